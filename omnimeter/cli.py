@@ -1,0 +1,178 @@
+"""The `omnimeter` command line. Configuration comes from flags or OMNIMETER_* environment variables.
+
+Errors meant for users (bad configuration, a broker that will not start, a store that cannot open) are
+printed as one clear message with exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from omnimeter.config import Settings, load_settings
+from omnimeter.exceptions import OmnimeterError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        data_dir=getattr(args, "data_dir", None),
+        kafka_bootstrap=getattr(args, "bootstrap", None),
+        clickhouse_url=getattr(args, "clickhouse_url", None),
+    )
+
+
+def _local_kafka(settings: Settings):  # type: ignore[no-untyped-def]
+    from omnimeter.localkafka import LocalKafka
+
+    port = int(settings.kafka_bootstrap.split(",")[0].rpartition(":")[2])
+    return LocalKafka(settings.data_dir, settings.cache_dir, port=port, controller_port=port + 1)
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    from omnimeter.kafka_admin import ensure_topics, topic_specs
+
+    settings = _settings(args)
+    kafka = _local_kafka(settings)
+    if args.action == "up":
+        print(f"starting Apache Kafka (first run downloads it with Maven into {kafka.cache_dir})", file=sys.stderr)
+        bootstrap = kafka.up()
+        created = ensure_topics(bootstrap, topic_specs(settings.topics))
+        if created:
+            print(f"created topics: {', '.join(created)}", file=sys.stderr)
+        print(bootstrap)
+    elif args.action == "down":
+        print("stopped" if kafka.down() else "not running")
+    else:
+        status = kafka.status()
+        print(json.dumps(status, indent=2))
+        return 0 if status["answering"] else 1
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    run_worker(_settings(args), loglevel=args.loglevel)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from omnimeter.simulate import produce
+    from omnimeter.traffic import Traffic, build_world, records
+
+    settings = _settings(args)
+    count = args.count or int(args.rate * args.duration)
+    rate = args.rate if not args.count else 0.0
+    step = timedelta(seconds=1 / rate) if rate else timedelta(milliseconds=5)
+    start = datetime.now(UTC) - (step * count if not rate else timedelta(0))
+    traffic = Traffic(build_world(args.seed, args.tenants), seed=args.seed, start=start, step=step)
+    recs = records(
+        traffic, count, batch_size=args.batch_size, duplicate_rate=args.duplicates, malformed_rate=args.malformed
+    )
+    ledger = produce(
+        recs,
+        settings.kafka_bootstrap,
+        settings.topics.usage,
+        rate=rate / max(args.batch_size, 1),
+        total=None,
+        show_progress=not args.quiet,
+    )
+    print(
+        json.dumps(
+            {
+                "records": ledger.records,
+                "distinct_events": len(ledger.valid),
+                "duplicate_sends": ledger.duplicate_sends,
+                "malformed": dict(ledger.malformed),
+            }
+        )
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from omnimeter.demo import run_demo
+
+    return run_demo(_settings(args), seconds=args.seconds, rate=args.rate, fmt=args.format)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from reports.ingest_summary import ingest_summary
+    from reports.render import Format, render
+    from sinks.clickhouse import connect
+
+    settings = _settings(args)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    try:
+        print(render(ingest_summary(store), Format(args.format)))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(settings.model_dump_json(indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="omnimeter", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where Kafka and ClickHouse keep data (OMNIMETER_DATA_DIR)")
+    common.add_argument("--bootstrap", help="Kafka bootstrap host:port (OMNIMETER_KAFKA_BOOTSTRAP)")
+    common.add_argument("--clickhouse-url", help="chdb://PATH or http(s)://HOST:PORT (OMNIMETER_CLICKHOUSE_URL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    k = sub.add_parser("kafka", parents=[common], help="the local single-node Kafka broker")
+    k.add_argument("action", choices=["up", "down", "status"])
+    k.set_defaults(func=cmd_kafka)
+
+    w = sub.add_parser("worker", parents=[common], help="consume, validate, dedupe and store usage events")
+    w.add_argument("--loglevel", default="warning", choices=["debug", "info", "warning", "error"])
+    w.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("simulate", parents=[common], help="produce realistic generated traffic")
+    s.add_argument("--rate", type=float, default=200.0, help="events per second")
+    s.add_argument("--duration", type=float, default=10.0, help="seconds")
+    s.add_argument("--count", type=int, default=0, help="events to send as fast as possible (overrides rate)")
+    s.add_argument("--batch-size", type=int, default=1, help="events per batch record (1: single records)")
+    s.add_argument("--duplicates", type=float, default=0.0, help="share of events resent, e.g. 0.03")
+    s.add_argument("--malformed", type=float, default=0.0, help="share of malformed records, e.g. 0.01")
+    s.add_argument("--tenants", type=int, default=6)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("demo", parents=[common], help="Kafka + worker + generated traffic, then a summary")
+    d.add_argument("--seconds", type=float, default=15.0)
+    d.add_argument("--rate", type=float, default=400.0, help="events per second")
+    d.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    d.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser("summary", parents=[common], help="what the pipeline stored, dropped and dead-lettered")
+    r.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    r.set_defaults(func=cmd_summary)
+
+    c = sub.add_parser("config", parents=[common], help="configuration")
+    c.add_argument("action", choices=["check"])
+    c.set_defaults(func=cmd_config_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except OmnimeterError as e:
+        print(f"omnimeter: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

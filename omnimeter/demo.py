@@ -1,0 +1,58 @@
+"""`omnimeter demo`: the whole path on the embedded defaults, then a summary from ClickHouse.
+
+Local Kafka up -> topics -> worker (child process, owns the chdb store) -> generated traffic with 3%
+duplicates and 1% malformed records, half of it in batch records -> wait until the worker committed
+everything -> stop the worker -> summary of what was stored, dropped and dead-lettered.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+
+from omnimeter.config import Settings
+from omnimeter.kafka_admin import ensure_topics, topic_specs
+from omnimeter.localkafka import LocalKafka
+from omnimeter.simulate import produce
+from omnimeter.traffic import Traffic, build_world, records
+from omnimeter.workerproc import WorkerProcess, wait_caught_up
+from reports.ingest_summary import ingest_summary
+from reports.render import Format, render
+from sinks.clickhouse import connect
+
+
+def run_demo(
+    settings: Settings, seconds: float = 15.0, rate: float = 400.0, fmt: str = "table", keep_kafka: bool = False
+) -> int:
+    port = int(settings.kafka_bootstrap.rpartition(":")[2])
+    kafka = LocalKafka(settings.data_dir, settings.cache_dir, port=port, controller_port=port + 1)
+    say = lambda msg: print(f"[demo] {msg}", file=sys.stderr)  # noqa: E731
+    say(f"starting Kafka {kafka.status()['version']} on {kafka.bootstrap} (data in {kafka.home})")
+    kafka.up()
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topics))
+    worker = WorkerProcess(settings).start()
+    say(f"worker started (pid {worker.proc.pid if worker.proc else '?'}, log {worker.log_path})")
+    try:
+        count = int(seconds * rate)
+        step = timedelta(seconds=1 / rate)
+        seed = int(datetime.now(UTC).timestamp())
+        traffic = Traffic(build_world(seed), seed=seed, start=datetime.now(UTC), step=step)
+        recs = records(traffic, count, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
+        say(f"producing {count} events over {seconds:.0f} s (3% resent, 1% malformed, half in batch records)")
+        ledger = produce(recs, settings.kafka_bootstrap, settings.topics.usage, rate=rate * 0.6, total=None)
+        say("waiting for the worker to store everything")
+        wait_caught_up(settings, timeout_s=180, worker=worker)
+    finally:
+        worker.stop()
+        if not keep_kafka:
+            kafka.down()
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    try:
+        print(render(ingest_summary(store), Format(fmt)))
+    finally:
+        store.close()
+    say(
+        f"this run sent {ledger.records} records: {len(ledger.valid)} distinct events, "
+        f"{ledger.duplicate_sends} resends, {sum(ledger.malformed.values())} malformed"
+    )
+    return 0

@@ -1,0 +1,60 @@
+"""Render a report (title, columns, rows) as a table for humans, JSON or CSV for machines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def render(sections: Sequence[Section], fmt: Format, console: Console | None = None) -> str:
+    if fmt is Format.JSON:
+        doc = {s.title: [dict(zip(s.columns, map(_plain, r), strict=True)) for r in s.rows] for s in sections}
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    if fmt is Format.CSV:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        for s in sections:
+            w.writerow(["section", *s.columns])
+            for r in s.rows:
+                w.writerow([s.title, *map(_plain, r)])
+        return buf.getvalue()
+    console = console or Console(width=120, record=True, force_terminal=False)
+    with console.capture() as cap:
+        for s in sections:
+            t = Table(title=s.title, title_justify="left")
+            for c in s.columns:
+                t.add_column(c, justify="right" if c in ("events", "count", "records") else "left")
+            for r in s.rows:
+                t.add_row(*(str(_plain(v)) for v in r))
+            console.print(t)
+    return cap.get()

@@ -1,0 +1,110 @@
+"""ClickHouse through clickhouse-connect: ``chdb://PATH`` (the engine in-process) or ``http(s)://HOST:PORT``.
+
+Inserts carry an ``insert_deduplication_token`` (the tables keep a deduplication window), so a retry by
+this class or by clickhouse-connect itself never stores a block twice. A failing insert is retried with
+exponential backoff for as long as the caller lets it (`retry_for_s`), then raises `SinkError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from sinks.base import TableRows
+from sinks.exceptions import SinkError
+from sinks.migrate import apply_migrations
+
+log = logging.getLogger(__name__)
+
+Position = tuple[int, int]  # (kafka_offset, batch_index)
+DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
+
+
+def connect(url: str, database: str, *, migrate: bool = True, cluster: str | None = None) -> ClickHouseStore:
+    """Open the store at `url`, creating the database and applying migrations when `migrate`."""
+    try:
+        client = clickhouse_connect.get_client(dsn=url)
+    except Exception as e:
+        hint = " (chdb: is another process holding this path?)" if url.startswith("chdb:") else ""
+        raise SinkError(f"cannot open ClickHouse at {url}: {e}{hint}") from e
+    store = ClickHouseStore(client, database)
+    if migrate:
+        try:
+            apply_migrations(client, database, cluster)
+        except SinkError:
+            raise
+        except Exception as e:
+            raise SinkError(f"cannot migrate ClickHouse at {url}: {e}") from e
+    return store
+
+
+class ClickHouseStore:
+    """One client, one database. Not thread-safe: one caller at a time."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self.client = client
+        self.db = database
+
+    def close(self) -> None:
+        self.client.close()
+
+    def write(
+        self,
+        blocks: Sequence[TableRows],
+        *,
+        retry_for_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        for block in blocks:
+            if block.rows:
+                self._insert_with_retry(block, retry_for_s, sleep)
+
+    def _insert_with_retry(self, block: TableRows, retry_for_s: float, sleep: Callable[[float], None]) -> None:
+        settings = {"insert_deduplication_token": block.token} if block.token else {}
+        delay, waited = 0.1, 0.0
+        while True:
+            try:
+                self.client.insert(
+                    f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
+                )
+                return
+            except Exception as e:
+                if waited >= retry_for_s:
+                    raise SinkError(f"insert into {block.table} failed for {waited:.0f} s, giving up: {e}") from e
+                log.warning("insert into %s failed (%s); retrying in %.1f s", block.table, e, delay)
+                sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 5.0)
+
+    def recorded_positions(self, topic: str, partition: int, from_offset: int) -> set[Position]:
+        """Source positions at or after `from_offset` whose outcome is already stored (any table)."""
+        found: set[Position] = set()
+        for table in ("raw_events", "rejected_events", "duplicate_events"):
+            rows = self.client.query(
+                f"SELECT kafka_offset, batch_index FROM {self.db}.{table} "
+                "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
+                parameters={"t": topic, "p": partition, "o": from_offset},
+            ).result_rows
+            found.update((int(o), int(i)) for o, i in rows)
+        return found
+
+    def stored_keys(self, keys: Iterable[DedupeKey], since: datetime) -> set[DedupeKey]:
+        """The subset of `keys` stored in raw_events by an ingest at or after `since`."""
+        keys = list(keys)
+        if not keys:
+            return set()
+        rows = self.client.query(
+            f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
+            "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
+            parameters={"k": keys, "s": since},
+        ).result_rows
+        return {(t, s, e) for t, s, e in rows}
+
+    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.client.query(sql, parameters=parameters or {}).result_rows]

@@ -1,0 +1,98 @@
+"""The Faust app, built by `create_app` (no import-time singleton), on the aiokafka transport.
+
+One agent consumes the usage topic as raw bytes without auto-ack: a record is acked only by the flush
+that stored its outcome, so Faust commits offsets after the ClickHouse insert, in order and without gaps.
+A timer flushes what is pending every `flush_interval_s` even when traffic stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+import faust
+from faust.types import EventT
+
+from omnimeter.config import Settings
+from schemas.parse import ParseLimits
+from sinks.clickhouse import ClickHouseStore
+from streams.dlq import DeadLetter
+from streams.ingest import IngestConfig, IngestStage
+from streams.metrics import IngestMetrics
+from streams.records import ConsumedRecord
+
+log = logging.getLogger(__name__)
+
+
+class FaustDeadLetters:
+    """Publishes dead letters with the app's producer and waits for every broker ack."""
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.app = app
+        self.topic = topic
+
+    async def publish(self, letters: Sequence[DeadLetter]) -> None:
+        producer = self.app.producer
+        futures = [await producer.send(self.topic, dl.key, dl.value, None, None, list(dl.headers)) for dl in letters]
+        for fut in futures:
+            await fut
+
+
+def ingest_config(settings: Settings) -> IngestConfig:
+    return IngestConfig(
+        batch_max_events=settings.batch_max_events,
+        flush_interval_s=settings.flush_interval_s,
+        dedupe_window=timedelta(days=settings.dedupe_window_days),
+        limits=ParseLimits(settings.max_record_bytes, timedelta(seconds=settings.max_future_skew_s)),
+        insert_retry_max_s=settings.insert_retry_max_s,
+    )
+
+
+def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetrics) -> faust.App:
+    app = faust.App(
+        settings.consumer_group,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
+        broker_max_poll_records=2000,
+        stream_buffer_maxsize=20_000,
+        topic_partitions=settings.topics.usage_partitions,
+        producer_compression_type="zstd",
+    )
+    stage = IngestStage(store, FaustDeadLetters(app, settings.topics.dlq), ingest_config(settings), metrics)
+    usage = app.topic(
+        settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
+
+    @app.agent(usage, name="ingest", concurrency=1)
+    async def ingest(stream: faust.StreamT) -> None:
+        async for event in stream.noack().events():
+            msg = event.message
+            await stage.add(
+                ConsumedRecord(
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    msg.value,
+                    list(msg.headers or ()),
+                    ack=_acker(stream, event),
+                )
+            )
+
+    @app.timer(interval=min(settings.flush_interval_s, 1.0) / 2)
+    async def flush_timer() -> None:
+        await stage.flush_if_due()
+
+    app.omnimeter_stage = stage  # type: ignore[attr-defined]
+    return app
+
+
+def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]
+    async def ack() -> bool:
+        return await stream.ack(event)
+
+    return ack

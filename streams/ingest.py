@@ -1,0 +1,218 @@
+"""The ingest stage: parse and validate records, drop duplicates, dead-letter the bad, store the rest.
+
+Records are parsed as they arrive and held until a flush, which happens when `batch_max_events` outcomes
+are pending or `flush_interval_s` has passed. A flush accounts for every pending record exactly once:
+stored in raw_events, dropped as a duplicate (duplicate_events) or dead-lettered (rejected_events and
+the dead-letter topic). Only then are the records acked, so their offsets are committed after the
+insert; a crash before that replays them, and the replay skips what is already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from schemas.parse import Accepted, ParseLimits, parse_record
+from sinks.base import TableRows
+from sinks.clickhouse import ClickHouseStore, DedupeKey, Position
+from streams.dlq import DeadLetter, DeadLetterPublisher, dead_letter
+from streams.metrics import IngestMetrics
+from streams.records import ConsumedRecord
+from streams.rows import (
+    DUPLICATE_COLUMNS,
+    RAW_COLUMNS,
+    REJECTED_COLUMNS,
+    duplicate_row,
+    raw_row,
+    rejected_row,
+)
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    batch_max_events: int = 20_000
+    flush_interval_s: float = 1.0
+    dedupe_window: timedelta = timedelta(days=35)
+    limits: ParseLimits = field(default_factory=ParseLimits)
+    insert_retry_max_s: float = 30.0
+
+
+@dataclass(slots=True)
+class FlushResult:
+    records: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    skipped_replayed: int = 0
+
+
+class IngestStage:
+    """Holds pending records and flushes them in order. One instance per worker process; `add` and
+    `flush` are serialized by an internal lock (the Faust agent and the flush timer both call in)."""
+
+    def __init__(
+        self,
+        store: ClickHouseStore,
+        dlq: DeadLetterPublisher,
+        config: IngestConfig,
+        metrics: IngestMetrics,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.dlq = dlq
+        self.config = config
+        self.metrics = metrics
+        self.clock = clock
+        self._pending: list[ConsumedRecord] = []
+        self._pending_outcomes = 0
+        self._last_flush = clock()
+        self._lock = asyncio.Lock()
+        # next offset expected per (topic, partition); a record elsewhere means a replay or a new owner
+        self._next_offset: dict[tuple[str, int], int] = {}
+        self._replayed: dict[tuple[str, int], set[Position]] = {}
+
+    async def add(self, record: ConsumedRecord) -> None:
+        record.outcomes = parse_record(record.value, self.clock(), self.config.limits)
+        self.metrics.consumed(record.topic, record.partition, len(record.value or b""))
+        async with self._lock:
+            self._pending.append(record)
+            self._pending_outcomes += len(record.outcomes)
+            if self._pending_outcomes >= self.config.batch_max_events:
+                await self._flush_locked()
+
+    async def flush_if_due(self) -> None:
+        if not self._pending:
+            return
+        elapsed = (self.clock() - self._last_flush).total_seconds()
+        if elapsed >= self.config.flush_interval_s:
+            async with self._lock:
+                await self._flush_locked()
+
+    async def flush(self) -> FlushResult:
+        async with self._lock:
+            return await self._flush_locked()
+
+    async def _flush_locked(self) -> FlushResult:
+        batch, self._pending, self._pending_outcomes = self._pending, [], 0
+        self._last_flush = self.clock()
+        if not batch:
+            return FlushResult()
+        started = self.clock()
+        result = FlushResult(records=len(batch))
+        now = self.clock()
+
+        # 1. Skip what is already stored: after a restart or a replay, records at or after the first
+        #    replayed offset of a partition may have had their outcome stored before the crash.
+        await self._load_replayed(batch)
+
+        # 2. Classify every outcome: stored, duplicate (in this flush or already in raw_events), rejected.
+        raw, dups, rejected, letters = [], [], [], []
+        accepted = [
+            (rec, o)
+            for rec in batch
+            for o in rec.outcomes
+            if isinstance(o, Accepted) and not self._is_replayed(rec, o.index)
+        ]
+        keys = {(o.event.subject, o.event.source, o.event.id) for _, o in accepted}
+        since = now - self.config.dedupe_window
+        known: set[DedupeKey] = await asyncio.to_thread(self.store.stored_keys, keys, since)
+        for rec in batch:
+            for o in rec.outcomes:
+                if self._is_replayed(rec, o.index):
+                    result.skipped_replayed += 1
+                    continue
+                if isinstance(o, Accepted):
+                    key = (o.event.subject, o.event.source, o.event.id)
+                    if key in known:
+                        dups.append(duplicate_row(o.event, rec, o.index, now))
+                        result.duplicates += 1
+                    else:
+                        known.add(key)
+                        raw.append(raw_row(o.event, rec, o.index, now))
+                        result.stored += 1
+                else:
+                    rejected.append(rejected_row(o, rec, now))
+                    letters.append(dead_letter(rec, o))
+                    result.rejected[o.reason.value] += 1
+
+        # 3. Publish dead letters and wait for the broker (at-least-once; see streams/dlq.py).
+        await self._publish(letters)
+
+        # 4. Insert, each block with a token derived from its source positions: a retry stores nothing twice.
+        token = _positions_token(batch)
+        blocks = [
+            TableRows("rejected_events", REJECTED_COLUMNS, rejected, f"rejected:{token}"),
+            TableRows("duplicate_events", DUPLICATE_COLUMNS, dups, f"duplicate:{token}"),
+            TableRows("raw_events", RAW_COLUMNS, raw, f"raw:{token}"),
+        ]
+        await asyncio.to_thread(self.store.write, blocks, retry_for_s=self.config.insert_retry_max_s)
+
+        # 5. Ack: the offsets may now be committed. Remember where each partition continues.
+        for rec in batch:
+            self._next_offset[(rec.topic, rec.partition)] = rec.offset + 1
+            if rec.ack is not None:
+                await rec.ack()
+        self._forget_replayed(batch)
+
+        self.metrics.flushed(result, (self.clock() - started).total_seconds(), batch)
+        return result
+
+    async def _publish(self, letters: Sequence[DeadLetter]) -> None:
+        if letters:
+            await self.dlq.publish(letters)
+
+    async def _load_replayed(self, batch: Sequence[ConsumedRecord]) -> None:
+        firsts: dict[tuple[str, int], int] = {}
+        for rec in batch:
+            tp = (rec.topic, rec.partition)
+            if tp not in firsts:
+                firsts[tp] = rec.offset
+        for tp, first in firsts.items():
+            if self._next_offset.get(tp) == first:
+                continue  # contiguous with what this process stored: nothing can be stored already
+            found = await asyncio.to_thread(self.store.recorded_positions, tp[0], tp[1], first)
+            self._replayed[tp] = found
+            if found:
+                log.info(
+                    "partition %s:%d replayed from offset %d: %d outcomes already stored",
+                    tp[0],
+                    tp[1],
+                    first,
+                    len(found),
+                )
+
+    def _is_replayed(self, rec: ConsumedRecord, index: int) -> bool:
+        seen = self._replayed.get((rec.topic, rec.partition))
+        return bool(seen) and (rec.offset, index) in seen  # type: ignore[operator]
+
+    def _forget_replayed(self, batch: Sequence[ConsumedRecord]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for rec in batch:
+            tp = (rec.topic, rec.partition)
+            last[tp] = max(rec.offset, last.get(tp, rec.offset))
+        for tp, offset in last.items():
+            seen = self._replayed.pop(tp, None)
+            if seen:
+                remaining = {p for p in seen if p[0] > offset}
+                if remaining:
+                    self._replayed[tp] = remaining
+
+
+def _positions_token(batch: Sequence[ConsumedRecord]) -> str:
+    ranges: dict[tuple[str, int], list[int]] = {}
+    for rec in batch:
+        r = ranges.setdefault((rec.topic, rec.partition), [rec.offset, rec.offset])
+        r[0], r[1] = min(r[0], rec.offset), max(r[1], rec.offset)
+    text = ";".join(f"{t}:{p}:{a}-{b}" for (t, p), (a, b) in sorted(ranges.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -1,0 +1,130 @@
+"""Rows of the ingest tables, built from parsed outcomes. Column order matches sinks/migrations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from schemas.events import UsageEvent
+from schemas.parse import Rejection
+from streams.records import ConsumedRecord
+
+RAW_COLUMNS = (
+    "tenant_id",
+    "source",
+    "event_id",
+    "type",
+    "event_time",
+    "specversion",
+    "datacontenttype",
+    "channel",
+    "data",
+    "extensions",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "batch_index",
+    "ingested_at",
+)
+REJECTED_COLUMNS = (
+    "tenant_id",
+    "event_id",
+    "reason",
+    "field",
+    "detail",
+    "raw",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "batch_index",
+    "rejected_at",
+)
+DUPLICATE_COLUMNS = (
+    "tenant_id",
+    "source",
+    "event_id",
+    "type",
+    "event_time",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "batch_index",
+    "seen_at",
+)
+
+_CHANNEL_BY_TYPE = {"call.completed": "voice", "video_call.completed": "video", "seat.active": "seat"}
+
+
+def channel_of(event: UsageEvent) -> str:
+    """The channel an event is reported under: the data's channel, else one implied by its type."""
+    ch = getattr(event.data, "channel", None)
+    if ch is not None:
+        return str(ch.value if hasattr(ch, "value") else ch)
+    if event.type == "bot.turn":
+        return "bot"
+    return _CHANNEL_BY_TYPE.get(event.type, "")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def raw_row(event: UsageEvent, rec: ConsumedRecord, index: int, now: datetime) -> Sequence[Any]:
+    return (
+        event.subject,
+        event.source,
+        event.id,
+        event.type,
+        event.time,
+        event.specversion,
+        event.datacontenttype,
+        channel_of(event),
+        _json(event.data.model_dump(mode="json", exclude_unset=True)),
+        _json(event.extensions),
+        rec.topic,
+        rec.partition,
+        rec.offset,
+        index,
+        now,
+    )
+
+
+def duplicate_row(event: UsageEvent, rec: ConsumedRecord, index: int, now: datetime) -> Sequence[Any]:
+    return (
+        event.subject,
+        event.source,
+        event.id,
+        event.type,
+        event.time,
+        rec.topic,
+        rec.partition,
+        rec.offset,
+        index,
+        now,
+    )
+
+
+def rejected_row(rej: Rejection, rec: ConsumedRecord, now: datetime) -> Sequence[Any]:
+    tenant = ""
+    if rej.raw[:1] == b"{":
+        try:
+            doc = json.loads(rej.raw)
+            if isinstance(doc, dict) and isinstance(doc.get("subject"), str):
+                tenant = doc["subject"][:256]
+        except ValueError:
+            pass
+    return (
+        tenant,
+        rej.event_id,
+        rej.reason.value,
+        rej.field,
+        rej.detail[:1000],
+        rej.raw,
+        rec.topic,
+        rec.partition,
+        rec.offset,
+        rej.index,
+        now,
+    )

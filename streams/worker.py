@@ -1,0 +1,31 @@
+"""`omnimeter worker`: open the store, build the app, expose /metrics, run until stopped."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from prometheus_client import CollectorRegistry, start_http_server
+
+from omnimeter.config import Settings
+from sinks.clickhouse import connect
+from streams.app import create_app
+from streams.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Blocks until the worker stops (SIGTERM/SIGINT stop it gracefully; unflushed records are not acked
+    and are consumed again by the next owner of their partition)."""
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    registry = CollectorRegistry()
+    metrics = IngestMetrics(registry)
+    if settings.worker_web_port:
+        start_http_server(settings.worker_web_port, addr="127.0.0.1", registry=registry)
+    app = create_app(settings, store, metrics)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        store.close()
