@@ -35,6 +35,10 @@ def cmd_kafka(args: argparse.Namespace) -> int:
     from omnimeter.kafka_admin import ensure_topics, topic_specs
 
     settings = _settings(args)
+    if args.action == "topics":  # any broker, e.g. in docker-compose
+        created = ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topics))
+        print(f"created: {', '.join(created) or 'none (all exist)'}")
+        return 0
     kafka = _local_kafka(settings)
     if args.action == "up":
         print(f"starting Apache Kafka (first run downloads it with Maven into {kafka.cache_dir})", file=sys.stderr)
@@ -128,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     k = sub.add_parser("kafka", parents=[common], help="the local single-node Kafka broker")
-    k.add_argument("action", choices=["up", "down", "status"])
+    k.add_argument("action", choices=["up", "down", "status", "topics"], help="topics: create missing topics")
     k.set_defaults(func=cmd_kafka)
 
     w = sub.add_parser("worker", parents=[common], help="consume, validate, dedupe and store usage events")

@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     dedupe_window_days: int = Field(default=35, ge=1)
     max_future_skew_s: int = Field(default=300, ge=0)
-    insert_retry_max_s: float = Field(default=30.0, gt=0)
-    worker_web_port: int = Field(default=6066, ge=0, le=65535)
+    insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
+    worker_web_port: int = Field(default=6066, ge=0, le=65535)  # /metrics; 0: off
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container
 
     topics: Topics = Field(default_factory=Topics)
 

@@ -68,8 +68,12 @@ class ParseLimits:
     max_future_skew: timedelta = timedelta(minutes=5)
 
 
-def parse_record(value: bytes | None, now: datetime, limits: ParseLimits = ParseLimits()) -> list[Outcome]:
+DEFAULT_LIMITS = ParseLimits()
+
+
+def parse_record(value: bytes | None, now: datetime, limits: ParseLimits | None = None) -> list[Outcome]:
     """Judge one record. Never raises for bad input: every problem becomes a `Rejection`."""
+    limits = limits or DEFAULT_LIMITS
     raw = value or b""
     if len(raw) > limits.max_record_bytes:
         return [_whole(RejectReason.OVERSIZED, f"{len(raw)} bytes > limit {limits.max_record_bytes}", raw)]

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -22,6 +22,9 @@ from sinks.migrate import apply_migrations
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+_KEYS_PER_QUERY = 10_000
+_MAX_QUERY_BYTES = 16 * 1024 * 1024
 Position = tuple[int, int]  # (kafka_offset, batch_index)
 DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
 
@@ -58,26 +61,34 @@ class ClickHouseStore:
         self,
         blocks: Sequence[TableRows],
         *,
-        retry_for_s: float = 30.0,
+        retry_for_s: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """Insert every non-empty block, retrying each (same token) until it succeeds; with `retry_for_s`
+        > 0, give up after that long with `SinkError`. Nothing is acked by the caller until this returns."""
         for block in blocks:
             if block.rows:
-                self._insert_with_retry(block, retry_for_s, sleep)
+                settings = {"insert_deduplication_token": block.token} if block.token else {}
+                self._retrying(
+                    f"insert into {block.table}",
+                    lambda b=block, st=settings: self.client.insert(
+                        f"{self.db}.{b.table}", b.rows, column_names=list(b.columns), settings=st
+                    ),
+                    retry_for_s,
+                    sleep,
+                )
 
-    def _insert_with_retry(self, block: TableRows, retry_for_s: float, sleep: Callable[[float], None]) -> None:
-        settings = {"insert_deduplication_token": block.token} if block.token else {}
+    def _retrying(
+        self, what: str, call: Callable[[], T], retry_for_s: float, sleep: Callable[[float], None] = time.sleep
+    ) -> T:
         delay, waited = 0.1, 0.0
         while True:
             try:
-                self.client.insert(
-                    f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
-                )
-                return
+                return call()
             except Exception as e:
-                if waited >= retry_for_s:
-                    raise SinkError(f"insert into {block.table} failed for {waited:.0f} s, giving up: {e}") from e
-                log.warning("insert into %s failed (%s); retrying in %.1f s", block.table, e, delay)
+                if retry_for_s and waited >= retry_for_s:
+                    raise SinkError(f"{what} failed for {waited:.0f} s, giving up: {e}") from e
+                log.warning("%s failed (%s); retrying in %.1f s", what, e, delay)
                 sleep(delay)
                 waited += delay
                 delay = min(delay * 2, 5.0)
@@ -86,25 +97,40 @@ class ClickHouseStore:
         """Source positions at or after `from_offset` whose outcome is already stored (any table)."""
         found: set[Position] = set()
         for table in ("raw_events", "rejected_events", "duplicate_events"):
-            rows = self.client.query(
-                f"SELECT kafka_offset, batch_index FROM {self.db}.{table} "
-                "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
-                parameters={"t": topic, "p": partition, "o": from_offset},
-            ).result_rows
+            rows = self._retrying(
+                f"reading stored positions of {table}",
+                lambda t=table: (
+                    self.client.query(
+                        f"SELECT kafka_offset, batch_index FROM {self.db}.{t} "
+                        "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
+                        parameters={"t": topic, "p": partition, "o": from_offset},
+                    ).result_rows
+                ),
+                0.0,
+            )
             found.update((int(o), int(i)) for o, i in rows)
         return found
 
     def stored_keys(self, keys: Iterable[DedupeKey], since: datetime) -> set[DedupeKey]:
         """The subset of `keys` stored in raw_events by an ingest at or after `since`."""
         keys = list(keys)
-        if not keys:
-            return set()
-        rows = self.client.query(
-            f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
-            "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
-            parameters={"k": keys, "s": since},
-        ).result_rows
-        return {(t, s, e) for t, s, e in rows}
+        found: set[DedupeKey] = set()
+        for i in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[i : i + _KEYS_PER_QUERY]
+            rows = self._retrying(
+                "dedupe look-up in raw_events",
+                lambda c=chunk: (
+                    self.client.query(
+                        f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
+                        "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
+                        parameters={"k": c, "s": since},
+                        settings={"max_query_size": _MAX_QUERY_BYTES},
+                    ).result_rows
+                ),
+                0.0,
+            )
+            found.update((t, s, e) for t, s, e in rows)
+        return found
 
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.client.query(sql, parameters=parameters or {}).result_rows]

@@ -7,6 +7,7 @@ A timer flushes what is pending every `flush_interval_s` even when traffic stops
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -58,6 +59,8 @@ def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetric
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         broker_max_poll_records=2000,
         stream_buffer_maxsize=20_000,
         topic_partitions=settings.topics.usage_partitions,
@@ -83,9 +86,11 @@ def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetric
                 )
             )
 
-    @app.timer(interval=min(settings.flush_interval_s, 1.0) / 2)
-    async def flush_timer() -> None:
-        await stage.flush_if_due()
+    @app.task
+    async def flush_when_due() -> None:
+        while not app.should_stop:
+            await asyncio.sleep(min(settings.flush_interval_s, 1.0) / 4)
+            await stage.flush_if_due()
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app

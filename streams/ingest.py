@@ -45,7 +45,7 @@ class IngestConfig:
     flush_interval_s: float = 1.0
     dedupe_window: timedelta = timedelta(days=35)
     limits: ParseLimits = field(default_factory=ParseLimits)
-    insert_retry_max_s: float = 30.0
+    insert_retry_max_s: float = 0.0  # 0: retry until the insert works
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     if settings.worker_web_port:
-        start_http_server(settings.worker_web_port, addr="127.0.0.1", registry=registry)
+        start_http_server(settings.worker_web_port, addr=settings.metrics_host, registry=registry)
     app = create_app(settings, store, metrics)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:

@@ -1,0 +1,28 @@
+# Fresh machine: Python 3.11, Java 17 and Maven are all this needs. Kafka comes from Maven Central,
+# ClickHouse is chDB (in-process), Python packages come from PyPI into .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/omnimeter: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+setup: $(BIN)/omnimeter
+
+demo: setup
+	$(BIN)/omnimeter demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .omnimeter

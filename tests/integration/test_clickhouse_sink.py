@@ -1,0 +1,115 @@
+"""The ClickHouse store on the real engine (chdb): migrations, idempotent retried inserts, look-ups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sinks.base import TableRows
+from sinks.clickhouse import ClickHouseStore, connect
+from sinks.exceptions import SinkError
+from sinks.migrate import apply_migrations, load_migrations
+from streams.rows import RAW_COLUMNS
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = connect(f"chdb://{tmp_path / 'ch'}", "omnimeter_test")
+    yield s
+    s.close()
+
+
+def raw(tenant: str, eid: str, partition: int, offset: int, ingested: datetime = NOW) -> tuple[Any, ...]:
+    return (
+        tenant,
+        "sms-gateway",
+        eid,
+        "message.sent",
+        NOW,
+        "1.0",
+        "application/json",
+        "sms",
+        "{}",
+        "{}",
+        "usage",
+        partition,
+        offset,
+        0,
+        ingested,
+    )
+
+
+def test_migrations_apply_once(store: ClickHouseStore) -> None:
+    assert apply_migrations(store.client, store.db) == []  # connect() already applied them
+    versions = store.query_rows(f"SELECT version FROM {store.db}.schema_migrations ORDER BY version")
+    assert [v for (v,) in versions] == [m.version for m in load_migrations()]
+    tables = {t for (t,) in store.query_rows(f"SELECT name FROM system.tables WHERE database = '{store.db}'")}
+    assert {"raw_events", "rejected_events", "duplicate_events", "schema_migrations"} <= tables
+
+
+class FlakyClient:
+    """The real client, but the first `fail` inserts raise after they went through (a lost response)."""
+
+    def __init__(self, client: Any, fail: int) -> None:
+        self._client, self.fail, self.calls = client, fail, 0
+
+    def insert(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        result = self._client.insert(*args, **kwargs)
+        if self.calls <= self.fail:
+            raise ConnectionError("connection reset after the server stored the block")
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_retried_insert_with_token_stores_once(store: ClickHouseStore) -> None:
+    flaky = FlakyClient(store.client, fail=2)
+    retrying = ClickHouseStore(flaky, store.db)  # type: ignore[arg-type]
+    rows = [raw("t1", f"e{i}", 0, i) for i in range(100)]
+    sleeps: list[float] = []
+    retrying.write([TableRows("raw_events", RAW_COLUMNS, rows, "raw:tok-1")], sleep=sleeps.append)
+    assert flaky.calls == 3 and sleeps == [0.1, 0.2]
+    assert store.query_rows(f"SELECT count() FROM {store.db}.raw_events") == [(100,)]
+    # the same block again (a replay of the same flush) is dropped by its token
+    store.write([TableRows("raw_events", RAW_COLUMNS, rows, "raw:tok-1")])
+    assert store.query_rows(f"SELECT count() FROM {store.db}.raw_events") == [(100,)]
+
+
+def test_insert_gives_up_with_sink_error_when_bounded(store: ClickHouseStore) -> None:
+    flaky = FlakyClient(store.client, fail=10**6)
+    bounded = ClickHouseStore(flaky, store.db)  # type: ignore[arg-type]
+    with pytest.raises(SinkError, match="insert into raw_events failed"):
+        bounded.write(
+            [TableRows("raw_events", RAW_COLUMNS, [raw("t1", "x", 0, 0)], "raw:tok-2")],
+            retry_for_s=1.0,
+            sleep=lambda _s: None,
+        )
+
+
+def test_lookups_for_replay_and_dedupe(store: ClickHouseStore) -> None:
+    old = NOW - timedelta(days=40)
+    store.write(
+        [
+            TableRows(
+                "raw_events",
+                RAW_COLUMNS,
+                [raw("t1", "a", 1, 10), raw("t1", "b", 1, 11), raw("t2", "c", 2, 5, ingested=old)],
+                "x",
+            )
+        ]
+    )
+    assert store.recorded_positions("usage", 1, 11) == {(11, 0)}
+    assert store.recorded_positions("usage", 2, 0) == {(5, 0)}
+    keys = [("t1", "sms-gateway", "a"), ("t1", "sms-gateway", "zzz"), ("t2", "sms-gateway", "c")]
+    assert store.stored_keys(keys, since=NOW - timedelta(days=35)) == {("t1", "sms-gateway", "a")}
+    assert store.stored_keys(keys, since=NOW - timedelta(days=45)) == {keys[0], keys[2]}
+    many = [("t1", "sms-gateway", f"id-{i:06d}-{'x' * 40}") for i in range(25_000)] + [keys[0]]
+    assert store.stored_keys(many, since=NOW - timedelta(days=35)) == {keys[0]}

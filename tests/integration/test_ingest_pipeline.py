@@ -1,0 +1,93 @@
+"""End to end on the real broker and engine: every event stored once, dropped as a duplicate, or
+dead-lettered with its reason; also across SIGKILLs of the worker."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from omnimeter.config import Settings
+from omnimeter.kafka_admin import group_lag
+from omnimeter.simulate import Ledger
+from omnimeter.traffic import Traffic, build_world, records
+from omnimeter.workerproc import WorkerProcess, wait_caught_up
+from tests.integration.accounting import assert_exact_account
+from tests.kafka_io import produce_plain
+
+pytestmark = pytest.mark.integration
+
+EVENTS = 10_500
+
+
+def _traffic(seed: int) -> Traffic:
+    start = datetime.now(UTC) - timedelta(hours=2)
+    return Traffic(build_world(seed, tenants=8), seed=seed, start=start, step=timedelta(milliseconds=300))
+
+
+def _records(seed: int):  # type: ignore[no-untyped-def]
+    return records(_traffic(seed), EVENTS, batch_size=25, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
+
+
+def test_every_event_stored_once_duplicates_counted_malformed_dead_lettered(settings: Settings) -> None:
+    ledger = Ledger()
+    produce_plain(settings.kafka_bootstrap, settings.topics.usage, _records(seed=11), ledger)
+    assert sum(ledger.malformed.values()) >= 50 and ledger.duplicate_sends >= 250
+
+    worker = WorkerProcess(settings).start()
+    try:
+        wait_caught_up(settings, timeout_s=180, worker=worker)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    figures = assert_exact_account(settings, ledger)
+    print(f"\n{EVENTS} events in {ledger.records} records: {figures}")
+
+
+def test_exact_across_two_sigkills_mid_stream(settings: Settings) -> None:
+    settings = settings.model_copy(update={"batch_max_events": 400, "flush_interval_s": 0.2})
+    ledger = Ledger()
+    producer = threading.Thread(
+        target=produce_plain,
+        args=(settings.kafka_bootstrap, settings.topics.usage, _records(seed=23), ledger),
+        kwargs={"rate": 1500.0},
+    )
+    producer.start()
+    rnd = random.Random(5)
+    worker = WorkerProcess(settings).start()
+    kills = 0
+    try:
+        for _ in range(2):
+            _wait_progress(settings, worker, at_least=rnd.randint(400, 1500) + kills * 1500)
+            time.sleep(rnd.uniform(0.0, 0.4))
+            worker.kill()
+            kills += 1
+            worker = WorkerProcess(settings).start()
+        producer.join(120)
+        assert not producer.is_alive()
+        wait_caught_up(settings, timeout_s=180, worker=worker)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    assert kills == 2
+    figures = assert_exact_account(settings, ledger)
+    print(f"\n{kills} SIGKILLs; {figures}")
+
+
+def _wait_progress(settings: Settings, worker: WorkerProcess, at_least: int, timeout_s: float = 90) -> None:
+    """Wait until the group committed `at_least` records in all (the worker is mid-stream)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert worker.alive(), worker.log_tail()
+        try:
+            done = sum(
+                max(p.committed, 0)
+                for p in group_lag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage)
+            )
+        except Exception:
+            done = 0
+        if done >= at_least:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"worker committed fewer than {at_least} records in {timeout_s} s")
