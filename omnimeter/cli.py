@@ -103,6 +103,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_settings(args), seconds=args.seconds, rate=args.rate, fmt=args.format)
 
 
+def cmd_rate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from omnimeter.offline_rate import run_rate
+
+    return run_rate(Path(args.prices), Path(args.directory), Path(args.events), args.format, args.lines, sys.stdout)
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from reports.ingest_summary import ingest_summary
     from reports.render import Format, render
@@ -156,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--rate", type=float, default=400.0, help="events per second")
     d.add_argument("--format", choices=["table", "json", "csv"], default="table")
     d.set_defaults(func=cmd_demo)
+
+    rt = sub.add_parser("rate", help="rate a JSONL file of events offline, with the stream's code")
+    rt.add_argument("--prices", required=True, help="price books YAML")
+    rt.add_argument("--directory", required=True, help="directory YAML")
+    rt.add_argument("--events", required=True, help="JSONL: one record value (envelope or batch) per line")
+    rt.add_argument("--format", choices=["jsonl", "json", "table", "csv"], default="jsonl")
+    rt.add_argument("--lines", action="store_true", help="table/csv: list every billable line too")
+    rt.set_defaults(func=cmd_rate)
 
     r = sub.add_parser("summary", parents=[common], help="what the pipeline stored, dropped and dead-lettered")
     r.add_argument("--format", choices=["table", "json", "csv"], default="table")

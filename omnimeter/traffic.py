@@ -29,6 +29,7 @@ SMS_TEXTS = (
     "reply STOP to opt out. Questions? Our team is available 24/7 on WhatsApp and web chat.",
 )
 COUNTRIES = ("US", "CO", "MX", "BR", "ES", "GB", "IN", "AR")
+CALLING_CODES = ("1", "57", "57", "57", "52", "55", "34", "91")
 TEMPLATES = (
     ("order_update", "utility"),
     ("promo_week", "marketing"),
@@ -123,7 +124,8 @@ class Traffic:
     def event(self) -> dict[str, Any]:
         r, t = self.rnd, self.rnd.choice(self.world.tenants)
         user, role = r.choice(t.users)
-        contact = f"+57{r.randint(3000000000, 3209999999)}"
+        # a small pool of customers per tenant, so conversations happen: replies, windows, follow-ups
+        contact = f"+{r.choice(CALLING_CODES)}300{self.world.tenants.index(t):02d}{r.randint(0, 149):04d}"
         kind = r.choices(
             ["wa_out", "wa_in", "sms", "email", "push", "viber", "webchat", "call", "video", "bot", "seat"],
             weights=[22, 14, 16, 6, 5, 2, 10, 12, 2, 8, 3],
@@ -141,6 +143,13 @@ class Traffic:
             if r.random() < 0.6:
                 name, cat = r.choice(TEMPLATES)
                 data["template"] = {"name": name, "category": cat}
+                if r.random() < 0.05:  # some gateways forward Meta's own pricing verdict
+                    free = cat == "utility" and r.random() < 0.5
+                    data["pricing"] = {
+                        "pricing_model": "PMP",
+                        "category": cat,
+                        "type": "free_customer_service" if free else "regular",
+                    }
             typ = r.choices(["message.sent", "message.delivered", "message.failed"], [5, 4, 1])[0]
             if typ == "message.failed":
                 data["error"] = {"code": 131026, "title": "Message undeliverable"}
@@ -314,3 +323,63 @@ def _batch(tenant: str, items: list[Any]) -> Record:
     for _, is_dup, key in items:
         (rec.duplicate_ids if is_dup else rec.valid_ids).append(key)
     return rec
+
+
+ZONES = ("America/Bogota", "America/Mexico_City", "UTC", "America/Sao_Paulo", "Europe/Madrid", "Asia/Kolkata")
+SIGNUPS = ("2025-01-31", "2024-02-29", "2025-03-15", "2025-06-01", "2025-08-30", "2025-11-22")
+
+
+def directory_doc(world: World) -> dict[str, Any]:
+    """The directory (DESIGN.md section 4) that matches a generated world, as a YAML-ready document."""
+    resellers = sorted({t.reseller for t in world.tenants if t.reseller})
+    doc: dict[str, Any] = {
+        "version": f"world-{len(world.tenants)}",
+        "resellers": [{"id": r, "name": f"Reseller {r[-2:]}", "currency": "USD"} for r in resellers],
+        "tenants": [],
+        "billing_units": [],
+        "users": [],
+        "accounts": [],
+        "teams": [],
+        "queues": [],
+        "bots": [],
+    }
+    for i, t in enumerate(world.tenants):
+        units = [f"{t.id}-bu-{n}" for n in ("sales", "support", "ops")]
+        doc["tenants"].append(
+            {
+                "id": t.id,
+                "name": f"Company {i + 1}",
+                "reseller": t.reseller,
+                "currency": "USD",
+                "timezone": ZONES[i % len(ZONES)],
+                "signup": SIGNUPS[i % len(SIGNUPS)],
+                "cycle": "yearly" if i % 5 == 4 else "monthly",
+                "commitments": [{"meter": "whatsapp.template.marketing", "included": 500}],
+                "carrier_credit": "250.00",
+            }
+        )
+        doc["billing_units"] += [{"id": u, "tenant": t.id, "name": u.rsplit("-", 1)[1].title()} for u in units]
+        for j, (uid, role) in enumerate(t.users):
+            member = [units[j % 3]] if j % 4 else [units[0], units[1]]
+            user: dict[str, Any] = {
+                "id": uid,
+                "tenant": t.id,
+                "name": f"User {j + 1} of {t.id}",
+                "email": f"{uid}@{t.id}.example",
+                "role": role,
+                "channels": ["whatsapp", "webchat", "voice"][: 1 + j % 3],
+                "team": f"{t.id}-team-{j % 2 + 1}",
+                "billing_units": member,
+            }
+            if j % 8 == 0:
+                user["weights"] = {units[0]: 3, units[1]: 1}
+            doc["users"].append(user)
+        for k, (channel, accounts) in enumerate(sorted(t.accounts.items())):
+            for n, acc in enumerate(accounts):
+                doc["accounts"].append(
+                    {"id": acc, "tenant": t.id, "channel": channel, "billing_unit": units[(k + n) % 3]}
+                )
+        doc["teams"] += [{"id": f"{t.id}-team-{n}", "tenant": t.id, "billing_unit": units[n - 1]} for n in (1, 2)]
+        doc["queues"] += [{"id": q, "tenant": t.id, "billing_unit": units[n]} for n, q in enumerate(t.queues)]
+        doc["bots"] += [{"id": b, "tenant": t.id, "billing_unit": units[1]} for b in t.bots]
+    return doc

@@ -70,3 +70,8 @@ class CallDirection(StrEnum):
 class SmsEncoding(StrEnum):
     GSM7 = "gsm7"
     UCS2 = "ucs2"
+
+
+class Period(StrEnum):
+    MONTHLY = "monthly"
+    YEARLY = "yearly"

@@ -1,0 +1,77 @@
+"""Meta's per-message pricing rules: only delivered templates; utility free in the 24 h window;
+everything free for 72 h after answering a free-entry-point message; provider pricing wins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pricing.whatsapp import (
+    FreeReason,
+    WindowState,
+    inbound,
+    outbound,
+    template_delivered,
+)
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def test_marketing_and_authentication_are_always_charged_outside_fep() -> None:
+    s = inbound(WindowState(), T0)
+    assert template_delivered(s, T0 + H, "marketing").charged
+    assert template_delivered(s, T0 + H, "authentication").charged
+
+
+def test_utility_inside_and_outside_the_customer_service_window() -> None:
+    s = inbound(WindowState(), T0)
+    inside = template_delivered(s, T0 + 23 * H, "utility")
+    assert not inside.charged and inside.free_reason == FreeReason.CUSTOMER_SERVICE_WINDOW
+    assert template_delivered(s, T0 + 24 * H, "utility").charged  # the window is [t, t + 24 h)
+    assert template_delivered(WindowState(), T0, "utility").charged  # no customer message at all
+
+
+def test_a_later_customer_message_extends_the_window_and_order_does_not_matter_for_state() -> None:
+    s1 = inbound(inbound(WindowState(), T0), T0 + 20 * H)
+    s2 = inbound(inbound(WindowState(), T0 + 20 * H), T0)
+    assert s1 == s2
+    assert not template_delivered(s1, T0 + 30 * H, "utility").charged
+
+
+def test_free_entry_point_window_opens_on_the_answer_and_lasts_72h() -> None:
+    s = inbound(WindowState(), T0, entry_point="ctwa_ad")
+    s = outbound(s, T0 + 2 * H)  # answered within 24 h
+    for at in (T0 + 2 * H, T0 + 50 * H, T0 + 73 * H):
+        d = template_delivered(s, at, "marketing")
+        assert not d.charged and d.free_reason == FreeReason.FREE_ENTRY_POINT
+    assert template_delivered(s, T0 + 74 * H, "marketing").charged  # 2 h + 72 h passed
+
+
+def test_free_entry_point_needs_an_answer_within_24h() -> None:
+    s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + 25 * H)
+    assert s.fep_opened is None
+    assert template_delivered(s, T0 + 26 * H, "marketing").charged
+
+
+def test_ordinary_inbound_opens_no_free_entry_point_window() -> None:
+    s = outbound(inbound(WindowState(), T0), T0 + H)
+    assert template_delivered(s, T0 + 2 * H, "marketing").charged
+
+
+def test_provider_pricing_wins_over_computed_windows() -> None:
+    s = inbound(WindowState(), T0)
+    assert template_delivered(s, T0 + H, "utility", provider_type="regular").charged
+    free = template_delivered(WindowState(), T0, "marketing", provider_type="free_entry_point")
+    assert not free.charged and free.free_reason == FreeReason.FREE_ENTRY_POINT
+    assert (
+        template_delivered(
+            WindowState(), T0, "utility", provider_type="regular", provider_category="marketing"
+        ).category
+        == "marketing"
+    )
+    assert not template_delivered(WindowState(), T0, "marketing", provider_billable=False).charged
+
+
+def test_state_round_trips_through_a_table() -> None:
+    s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + H)
+    assert WindowState.from_dict(s.to_dict()) == s
