@@ -186,22 +186,31 @@ class PriceBooks(_Model):
 
 
 def parse_price_books(text: str, file: str = "prices.yaml") -> PriceBooks:
+    """Load price books; raises `ReferenceDataError` listing every problem of every book at once."""
     doc = load_yaml(text, file)
-    if not isinstance(doc, dict) or "books" not in doc:
+    if not isinstance(doc, dict) or not isinstance(doc.get("books"), list):
         raise ReferenceDataError([Problem(file, "", "expected a mapping with a list under 'books'")])
-    try:
-        books = PriceBooks.model_validate(doc)
-    except ValidationError as e:
-        raise ReferenceDataError(from_validation(file, e)) from None
     problems: list[Problem] = []
+    books: list[PriceBook] = []
     seen: set[tuple[str, str]] = set()
-    for i, b in enumerate(books.books):
-        if (b.id, b.version) in seen:
-            problems.append(Problem(file, f"books.{i}", f"book {b.label} is defined twice"))
-        seen.add((b.id, b.version))
-        for meter in b.prices:
-            if not METER.match(meter):
-                problems.append(Problem(file, f"books.{i}.prices.{meter}", "unknown meter"))
+    for i, raw in enumerate(doc["books"]):
+        where = f"books.{i}"
+        try:
+            book = PriceBook.model_validate(raw)
+            books.append(book)
+        except ValidationError as e:
+            problems += [
+                Problem(file, f"{where}.{p.path}" if p.path else where, p.message) for p in from_validation(file, e)
+            ]
+        if not isinstance(raw, dict):
+            continue
+        for meter in raw.get("prices") or {}:
+            if not METER.match(str(meter)):
+                problems.append(Problem(file, f"{where}.prices.{meter}", "unknown meter"))
+        ident = (str(raw.get("id")), str(raw.get("version")))
+        if ident in seen:
+            problems.append(Problem(file, where, f"book {ident[0]}@{ident[1]} is defined twice"))
+        seen.add(ident)
     if problems:
         raise ReferenceDataError(problems)
-    return books
+    return PriceBooks(books=tuple(books))

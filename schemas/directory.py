@@ -122,8 +122,13 @@ class Directory(_Ref):
         return cached
 
 
-def _check_references(d: Directory, file: str) -> list[Problem]:
+def _check_references(d: Directory, file: str, origin: dict[str, list[int]] | None = None) -> list[Problem]:
+    """Reference problems; `origin` maps each list's entries back to their index in the file."""
     out: list[Problem] = []
+
+    def at(kind: str, i: int) -> int:
+        return origin[kind][i] if origin and kind in origin else i
+
     resellers = {r.id for r in d.resellers}
     tenants = {t.id for t in d.tenants}
     units = {(b.tenant, b.id) for b in d.billing_units}
@@ -132,7 +137,7 @@ def _check_references(d: Directory, file: str) -> list[Problem]:
         seen: set[tuple[str, ...]] = set()
         for i, k in enumerate(keys):
             if k in seen:
-                out.append(Problem(file, f"{kind}.{i}.id", f"duplicate id {k[-1]!r}"))
+                out.append(Problem(file, f"{kind}.{at(kind, i)}.id", f"duplicate id {k[-1]!r}"))
             seen.add(k)
 
     dupes("resellers", [(r.id,) for r in d.resellers])
@@ -142,7 +147,7 @@ def _check_references(d: Directory, file: str) -> list[Problem]:
     dupes("accounts", [(a.tenant, a.id) for a in d.accounts])
     for i, t in enumerate(d.tenants):
         if t.reseller is not None and t.reseller not in resellers:
-            out.append(Problem(file, f"tenants.{i}.reseller", f"unknown reseller {t.reseller!r}"))
+            out.append(Problem(file, f"tenants.{at('tenants', i)}.reseller", f"unknown reseller {t.reseller!r}"))
     for kind, items in (
         ("billing_units", d.billing_units),
         ("users", d.users),
@@ -153,31 +158,67 @@ def _check_references(d: Directory, file: str) -> list[Problem]:
     ):
         for i, item in enumerate(items):
             if item.tenant not in tenants:
-                out.append(Problem(file, f"{kind}.{i}.tenant", f"unknown tenant {item.tenant!r}"))
+                out.append(Problem(file, f"{kind}.{at(kind, i)}.tenant", f"unknown tenant {item.tenant!r}"))
     for kind, items in (("accounts", d.accounts), ("teams", d.teams), ("queues", d.queues), ("bots", d.bots)):
         for i, item in enumerate(items):
             bu = item.billing_unit
             if bu is not None and (item.tenant, bu) not in units:
-                out.append(Problem(file, f"{kind}.{i}.billing_unit", f"unknown billing unit {bu!r} of {item.tenant}"))
+                out.append(
+                    Problem(file, f"{kind}.{at(kind, i)}.billing_unit", f"unknown billing unit {bu!r} of {item.tenant}")
+                )
     for i, u in enumerate(d.users):
         for bu in u.billing_units:
             if (u.tenant, bu) not in units:
-                out.append(Problem(file, f"users.{i}.billing_units", f"unknown billing unit {bu!r} of {u.tenant}"))
+                out.append(
+                    Problem(file, f"users.{at('users', i)}.billing_units", f"unknown billing unit {bu!r} of {u.tenant}")
+                )
         for bu in u.weights:
             if bu not in u.billing_units:
-                out.append(Problem(file, f"users.{i}.weights.{bu}", "weight for a billing unit the user is not in"))
+                out.append(
+                    Problem(
+                        file, f"users.{at('users', i)}.weights.{bu}", "weight for a billing unit the user is not in"
+                    )
+                )
     return out
 
 
+_LISTS: dict[str, type[_Ref]] = {
+    "resellers": Reseller,
+    "tenants": Tenant,
+    "billing_units": BillingUnit,
+    "users": User,
+    "accounts": Account,
+    "teams": Named,
+    "queues": Named,
+    "bots": Named,
+}
+
+
 def parse_directory(text: str, file: str = "directory.yaml") -> Directory:
+    """Load a directory; raises `ReferenceDataError` listing every problem at once: each entry is validated
+    on its own, and references are checked among the entries that are valid."""
     doc = load_yaml(text, file)
     if not isinstance(doc, dict):
         raise ReferenceDataError([Problem(file, "", "expected a mapping with tenants, users, accounts, ...")])
-    try:
-        directory = Directory.model_validate(doc)
-    except ValidationError as e:
-        raise ReferenceDataError(from_validation(file, e)) from None
-    problems = _check_references(directory, file)
+    problems = [Problem(file, str(k), "unknown section") for k in doc if k not in _LISTS and k != "version"]
+    valid: dict[str, list[_Ref]] = {}
+    origin: dict[str, list[int]] = {}
+    for key, model in _LISTS.items():
+        items = doc.get(key) or []
+        if not isinstance(items, list):
+            problems.append(Problem(file, key, "expected a list"))
+            continue
+        valid[key], origin[key] = [], []
+        for i, item in enumerate(items):
+            try:
+                valid[key].append(model.model_validate(item))
+                origin[key].append(i)
+            except ValidationError as e:
+                problems += [
+                    Problem(file, f"{key}.{i}.{p.path}".rstrip("."), p.message) for p in from_validation(file, e)
+                ]
+    directory = Directory(version=str(doc.get("version") or ""), **{k: tuple(v) for k, v in valid.items()})
+    problems += _check_references(directory, file, origin)
     if problems:
         raise ReferenceDataError(problems)
     return directory
