@@ -59,7 +59,8 @@ def test_price_book_mistakes_are_all_listed() -> None:
 def test_unknown_meter_and_duplicate_version_are_reported() -> None:
     text = """
 books:
-  - {id: a, version: "1", effective_from: "2026-01-01T00:00:00Z", audience: direct, prices: {teleport.minutes: {unit: "1"}}}
+  - {id: a, version: "1", effective_from: "2026-01-01T00:00:00Z", audience: direct,
+     prices: {teleport.minutes: {unit: "1"}}}
   - {id: a, version: "1", effective_from: "2026-01-01T00:00:00Z", audience: direct, prices: {}}
 """
     with pytest.raises(ReferenceDataError) as info:
