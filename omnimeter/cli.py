@@ -103,6 +103,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_settings(args), seconds=args.seconds, rate=args.rate, fmt=args.format)
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from streams.reference import publish
+
+    settings = _settings(args)
+    path = Path(args.file)
+    kind = "directory" if args.command == "directory" else "prices"
+    version = publish(
+        settings.kafka_bootstrap, settings.topics.reference, kind, path.read_text(encoding="utf-8"), str(path)
+    )
+    print(f"applied {kind} version {version} from {path}")
+    return 0
+
+
 def cmd_rate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -164,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--rate", type=float, default=400.0, help="events per second")
     d.add_argument("--format", choices=["table", "json", "csv"], default="table")
     d.set_defaults(func=cmd_demo)
+
+    for name, what in (("directory", "tenants, users, accounts, billing units"), ("prices", "price books")):
+        ap = sub.add_parser(name, parents=[common], help=f"validate and publish {what} to every worker")
+        ap.add_argument("action", choices=["apply"])
+        ap.add_argument("file")
+        ap.set_defaults(func=cmd_apply)
 
     rt = sub.add_parser("rate", help="rate a JSONL file of events offline, with the stream's code")
     rt.add_argument("--prices", required=True, help="price books YAML")

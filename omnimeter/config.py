@@ -6,6 +6,7 @@ component at once and raises one `ConfigError` listing them.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     clickhouse_url: str = ""  # empty: chdb://<data_dir>/clickhouse
     clickhouse_database: str = "omnimeter"
     consumer_group: str = "omnimeter"
+    worker_id: str = Field(default_factory=socket.gethostname)  # names this worker's local table store
 
     batch_max_events: int = Field(default=20_000, ge=1)
     flush_interval_s: float = Field(default=1.0, gt=0)

@@ -26,15 +26,22 @@ from schemas.parse import Accepted, ParseLimits, parse_record
 
 
 def read_events(path: Path, err: TextIO = sys.stderr) -> Iterator[UsageEvent]:
-    """Accepted events of a JSONL file, in order; rejected lines are reported to `err`."""
+    """Accepted events of a JSONL file, in order, each (tenant, source, id) once, as the worker stores
+    them; rejected lines and duplicates are reported to `err`."""
     limits = ParseLimits(max_record_bytes=1 << 30)
     now = datetime.now(UTC)
+    seen: set[tuple[str, str, str]] = set()
     with path.open("rb") as f:
         for n, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
             for o in parse_record(raw.rstrip(b"\r\n"), now, limits):
                 if isinstance(o, Accepted):
+                    key = (o.event.subject, o.event.source, o.event.id)
+                    if key in seen:
+                        print(f"{path}:{n}: duplicate of event {o.event.id} (dropped)", file=err)
+                        continue
+                    seen.add(key)
                     yield o.event
                 else:
                     print(f"{path}:{n}: rejected: {o.describe()}", file=err)

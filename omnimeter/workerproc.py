@@ -27,6 +27,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "OMNIMETER_CONSUMER_GROUP": settings.consumer_group,
             "OMNIMETER_TOPIC_USAGE": settings.topics.usage,
             "OMNIMETER_TOPIC_DLQ": settings.topics.dlq,
+            "OMNIMETER_TOPIC_REFERENCE": settings.topics.reference,
+            "OMNIMETER_WORKER_ID": settings.worker_id,
             "OMNIMETER_TOPIC_USAGE_PARTITIONS": str(settings.topics.usage_partitions),
             "OMNIMETER_WORKER_WEB_PORT": str(settings.worker_web_port),
             "OMNIMETER_BATCH_MAX_EVENTS": str(settings.batch_max_events),

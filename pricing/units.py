@@ -85,7 +85,7 @@ def classify(
             lines.append(Usage(f"chat.{kind}.messages", one, "messages"))
         if channel != "whatsapp":
             return window, lines
-        state = window or whatsapp.WindowState()
+        state = update_window(window or whatsapp.WindowState(), event)
         template = getattr(d, "template", None)
         if t == "message.delivered" and template is not None:
             p = getattr(d, "pricing", None)
@@ -107,7 +107,7 @@ def classify(
                     number=getattr(d, "contact", None),
                 )
             )
-        return update_window(state, event), lines
+        return state, lines
     if t == "call.completed":
         inc = policy.increment
         secs = inc.billable(d.duration_s, d.answered, policy.bill_unanswered)  # type: ignore[union-attr]

@@ -9,8 +9,11 @@
   72 h from that answer are free.
 * Provider-reported pricing (the webhook's ``pricing`` object) wins over the computed windows.
 
-`step(state, event) -> (state, decision)` never mutates: the same sequence gives the same decisions.
-State transitions are monotone (latest times win), so applying an event twice changes nothing.
+The state of a conversation is the set of recent message times (customer messages, free-entry-point
+messages, business messages), merged as a set union: applying an event twice, or events in any order,
+gives the same state, and a decision depends only on the events, not on the order they arrived in.
+That makes replays after a crash and offline re-rating give the same decisions as the stream.
+State is pruned to the times that can still matter (`HORIZON` before the newest), bounded per list.
 """
 
 from __future__ import annotations
@@ -31,30 +34,33 @@ class FreeReason(StrEnum):
     PROVIDER_FREE = "provider_not_billable"
 
 
+HORIZON = FEP_REPLY_WITHIN + FEP_WINDOW + timedelta(hours=24)
+MAX_TIMES = 64
+
+
 @dataclass(frozen=True, slots=True)
 class WindowState:
-    last_inbound: datetime | None = None
-    fep_inbound: datetime | None = None
-    fep_opened: datetime | None = None
+    inbound: tuple[datetime, ...] = ()  # customer messages
+    fep_inbound: tuple[datetime, ...] = ()  # customer messages through a free entry point
+    outbound: tuple[datetime, ...] = ()  # business messages
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {
-            k: (v.isoformat() if v else None)
-            for k, v in (
-                ("last_inbound", self.last_inbound),
-                ("fep_inbound", self.fep_inbound),
-                ("fep_opened", self.fep_opened),
-            )
-        }
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: [t.isoformat() for t in getattr(self, k)] for k in ("inbound", "fep_inbound", "outbound")}
 
     @classmethod
-    def from_dict(cls, d: dict[str, str | None]) -> WindowState:
+    def from_dict(cls, d: dict[str, list[str]]) -> WindowState:
         return cls(
-            *(
-                datetime.fromisoformat(d[k]) if d.get(k) else None  # type: ignore[arg-type]
-                for k in ("last_inbound", "fep_inbound", "fep_opened")
-            )
+            *(tuple(datetime.fromisoformat(t) for t in d.get(k, ())) for k in ("inbound", "fep_inbound", "outbound"))
         )
+
+
+def _merge(times: tuple[datetime, ...], at: datetime) -> tuple[datetime, ...]:
+    if at in times:
+        return times
+    merged = sorted((*times, at))
+    newest = merged[-1]
+    kept = [t for t in merged if t >= newest - HORIZON]
+    return tuple(kept[-MAX_TIMES:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,33 +70,35 @@ class Decision:
     free_reason: str = ""
 
 
-def _later(a: datetime | None, b: datetime) -> datetime:
-    return b if a is None or b > a else a
-
-
 def inbound(state: WindowState, at: datetime, entry_point: str | None = None) -> WindowState:
-    """A customer's message: opens (or extends) the customer-service window."""
-    state = replace(state, last_inbound=_later(state.last_inbound, at))
+    """A customer's message: opens a customer-service window; through a free entry point, may open more."""
+    state = replace(state, inbound=_merge(state.inbound, at))
     if entry_point and entry_point.lower() in FREE_ENTRY_POINTS:
-        state = replace(state, fep_inbound=_later(state.fep_inbound, at))
+        state = replace(state, fep_inbound=_merge(state.fep_inbound, at))
     return state
 
 
 def outbound(state: WindowState, at: datetime) -> WindowState:
-    """Any business message: the first answer within 24 h of a free-entry-point message opens 72 h free."""
-    fep = state.fep_inbound
-    if fep is not None and fep <= at <= fep + FEP_REPLY_WITHIN:
-        if state.fep_opened is None or state.fep_opened < fep:
-            return replace(state, fep_opened=at)
-    return state
+    """A business message (its time may answer a free-entry-point message)."""
+    return replace(state, outbound=_merge(state.outbound, at))
+
+
+def fep_window_start(state: WindowState, at: datetime) -> datetime | None:
+    """Start of a free-entry-point window open at `at`: the business's first answer within 24 h of a
+    free-entry-point message; the window lasts 72 h from that answer."""
+    for f in state.fep_inbound:
+        answer = next((o for o in state.outbound if f <= o <= f + FEP_REPLY_WITHIN), None)
+        if answer is not None and answer <= at < answer + FEP_WINDOW:
+            return answer
+    return None
 
 
 def in_fep_window(state: WindowState, at: datetime) -> bool:
-    return state.fep_opened is not None and state.fep_opened <= at < state.fep_opened + FEP_WINDOW
+    return fep_window_start(state, at) is not None
 
 
 def in_service_window(state: WindowState, at: datetime) -> bool:
-    return state.last_inbound is not None and state.last_inbound <= at < state.last_inbound + CUSTOMER_SERVICE_WINDOW
+    return any(t <= at < t + CUSTOMER_SERVICE_WINDOW for t in state.inbound)
 
 
 def template_delivered(
@@ -101,7 +109,8 @@ def template_delivered(
     provider_category: str | None = None,
     provider_billable: bool | None = None,
 ) -> Decision:
-    """Whether a delivered template is charged, and if not, why."""
+    """Whether a template delivered at `at` is charged, and if not, why. `state` holds the conversation's
+    messages (this one's own send included, as an answer may open a free-entry-point window)."""
     cat = provider_category or category
     if provider_billable is False:
         return Decision(False, cat, FreeReason.PROVIDER_FREE)

@@ -36,6 +36,7 @@ class RejectReason(StrEnum):
     INVALID_FIELD = "invalid_field"
     BAD_TIME = "bad_time"
     FUTURE_TIME = "future_time"
+    UNKNOWN_TENANT = "unknown_tenant"  # judged by the rate stage against the directory
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,10 +93,16 @@ class ClickHouseStore:
                 waited += delay
                 delay = min(delay * 2, 5.0)
 
-    def recorded_positions(self, topic: str, partition: int, from_offset: int) -> set[Position]:
-        """Source positions at or after `from_offset` whose outcome is already stored (any table)."""
+    def recorded_positions(
+        self,
+        topic: str,
+        partition: int,
+        from_offset: int,
+        tables: Sequence[str] = ("raw_events", "rejected_events", "duplicate_events"),
+    ) -> set[Position]:
+        """Source positions at or after `from_offset` with rows stored in any of `tables`."""
         found: set[Position] = set()
-        for table in ("raw_events", "rejected_events", "duplicate_events"):
+        for table in tables:
             rows = self._retrying(
                 f"reading stored positions of {table}",
                 lambda t=table: (

@@ -16,12 +16,18 @@ import faust
 from faust.types import EventT
 
 from omnimeter.config import Settings
+from pricing.units import conversation_key, update_window
+from pricing.whatsapp import WindowState
+from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
 from streams.dlq import DeadLetter
 from streams.ingest import IngestConfig, IngestStage
 from streams.metrics import IngestMetrics
+from streams.mirror import ReferenceMirror
+from streams.rate import RateStage, window_key
 from streams.records import ConsumedRecord
+from streams.reference import ReferenceData
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +56,19 @@ def ingest_config(settings: Settings) -> IngestConfig:
     )
 
 
-def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetrics) -> faust.App:
+def create_app(
+    settings: Settings,
+    store: ClickHouseStore,
+    metrics: IngestMetrics,
+    reference: ReferenceData | None = None,
+) -> faust.App:
+    datadir = settings.data_dir / "faust" / settings.worker_id
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.consumer_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
-        datadir=str(settings.data_dir / "faust"),
-        store="memory://",
+        datadir=str(datadir),
+        store="rocksdb://",
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
@@ -66,7 +79,27 @@ def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetric
         topic_partitions=settings.topics.usage_partitions,
         producer_compression_type="zstd",
     )
-    stage = IngestStage(store, FaustDeadLetters(app, settings.topics.dlq), ingest_config(settings), metrics)
+    windows = app.Table("whatsapp_windows", default=None, partitions=settings.topics.usage_partitions)
+
+    def observe_window(event: UsageEvent) -> None:
+        """Apply an arriving event's change to its conversation's windows (runs in the agent's context, so
+        the change goes to the changelog partition of the event's own partition)."""
+        key = conversation_key(event)
+        if key is None:
+            return
+        k = window_key(key)
+        old = windows.get(k)
+        state = update_window(WindowState.from_dict(old) if old else WindowState(), event)
+        new = state.to_dict()
+        if new != old:
+            windows[k] = new
+
+    rating = RateStage(reference, store, windows.get) if reference is not None else None
+    stage = IngestStage(
+        store, FaustDeadLetters(app, settings.topics.dlq), ingest_config(settings), metrics,
+        rating=rating, on_accepted=observe_window if rating is not None else None,
+    )  # fmt: skip
+    mirror = ReferenceMirror(store, reference) if reference is not None else None
     usage = app.topic(
         settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
     )
@@ -91,6 +124,9 @@ def create_app(settings: Settings, store: ClickHouseStore, metrics: IngestMetric
         while not app.should_stop:
             await asyncio.sleep(min(settings.flush_interval_s, 1.0) / 4)
             await stage.flush_if_due()
+            if mirror is not None:
+                async with stage.lock:  # one ClickHouse caller at a time
+                    await mirror.sync()
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from schemas.parse import Accepted, ParseLimits, parse_record
+from schemas.events import UsageEvent
+from schemas.parse import Accepted, ParseLimits, Rejection, RejectReason, parse_record
 from sinks.base import TableRows
 from sinks.clickhouse import ClickHouseStore, DedupeKey, Position
 from streams.dlq import DeadLetter, DeadLetterPublisher, dead_letter
 from streams.metrics import IngestMetrics
+from streams.rate import LINE_COLUMNS, RateStage
 from streams.records import ConsumedRecord
 from streams.rows import (
     DUPLICATE_COLUMNS,
@@ -55,6 +58,7 @@ class FlushResult:
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     skipped_replayed: int = 0
+    lines: int = 0
 
 
 class IngestStage:
@@ -68,7 +72,11 @@ class IngestStage:
         config: IngestConfig,
         metrics: IngestMetrics,
         clock: Callable[[], datetime] = utc_now,
+        rating: RateStage | None = None,
+        on_accepted: Callable[[UsageEvent], None] | None = None,
     ) -> None:
+        self.rating = rating
+        self.on_accepted = on_accepted
         self.store = store
         self.dlq = dlq
         self.config = config
@@ -77,15 +85,20 @@ class IngestStage:
         self._pending: list[ConsumedRecord] = []
         self._pending_outcomes = 0
         self._last_flush = clock()
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         # next offset expected per (topic, partition); a record elsewhere means a replay or a new owner
         self._next_offset: dict[tuple[str, int], int] = {}
         self._replayed: dict[tuple[str, int], set[Position]] = {}
+        self._rated: dict[tuple[str, int], set[Position]] = {}
 
     async def add(self, record: ConsumedRecord) -> None:
         record.outcomes = parse_record(record.value, self.clock(), self.config.limits)
+        if self.on_accepted is not None:
+            for o in record.outcomes:
+                if isinstance(o, Accepted):
+                    self.on_accepted(o.event)
         self.metrics.consumed(record.topic, record.partition, len(record.value or b""))
-        async with self._lock:
+        async with self.lock:
             self._pending.append(record)
             self._pending_outcomes += len(record.outcomes)
             if self._pending_outcomes >= self.config.batch_max_events:
@@ -96,11 +109,11 @@ class IngestStage:
             return
         elapsed = (self.clock() - self._last_flush).total_seconds()
         if elapsed >= self.config.flush_interval_s:
-            async with self._lock:
+            async with self.lock:
                 await self._flush_locked()
 
     async def flush(self) -> FlushResult:
-        async with self._lock:
+        async with self.lock:
             return await self._flush_locked()
 
     async def _flush_locked(self) -> FlushResult:
@@ -118,12 +131,11 @@ class IngestStage:
 
         # 2. Classify every outcome: stored, duplicate (in this flush or already in raw_events), rejected.
         raw, dups, rejected, letters = [], [], [], []
+        to_rate: list[tuple[ConsumedRecord, int, UsageEvent]] = []
         accepted = [
-            (rec, o)
-            for rec in batch
-            for o in rec.outcomes
+            (rec, o) for rec in batch for o in rec.outcomes
             if isinstance(o, Accepted) and not self._is_replayed(rec, o.index)
-        ]
+        ]  # fmt: skip
         keys = {(o.event.subject, o.event.source, o.event.id) for _, o in accepted}
         since = now - self.config.dedupe_window
         known: set[DedupeKey] = await asyncio.to_thread(self.store.stored_keys, keys, since)
@@ -132,6 +144,8 @@ class IngestStage:
                 if self._is_replayed(rec, o.index):
                     result.skipped_replayed += 1
                     continue
+                if isinstance(o, Accepted) and self.rating and not self.rating.knows_tenant(o.event.subject):
+                    o = unknown_tenant(o, rec)
                 if isinstance(o, Accepted):
                     key = (o.event.subject, o.event.source, o.event.id)
                     if key in known:
@@ -141,24 +155,34 @@ class IngestStage:
                         known.add(key)
                         raw.append(raw_row(o.event, rec, o.index, now))
                         result.stored += 1
+                        if not self._already_rated(rec, o.index):
+                            to_rate.append((rec, o.index, o.event))
                 else:
                     rejected.append(rejected_row(o, rec, now))
                     letters.append(dead_letter(rec, o))
                     result.rejected[o.reason.value] += 1
 
-        # 3. Publish dead letters and wait for the broker (at-least-once; see streams/dlq.py).
+        # 3. Rate the stored events (lines of events rated before a crash are already stored).
+        lines = []
+        if self.rating is not None and to_rate:
+            lines = await asyncio.to_thread(self.rating.rate, to_rate, now)
+        result.lines = len(lines)
+
+        # 4. Publish dead letters and wait for the broker (at-least-once; see streams/dlq.py).
         await self._publish(letters)
 
-        # 4. Insert, each block with a token derived from its source positions: a retry stores nothing twice.
+        # 5. Insert, each block with a token derived from its source positions: a retry stores nothing twice.
+        #    Lines go before raw_events: a replay finds an event's lines stored and does not rate it again.
         token = _positions_token(batch)
         blocks = [
             TableRows("rejected_events", REJECTED_COLUMNS, rejected, f"rejected:{token}"),
             TableRows("duplicate_events", DUPLICATE_COLUMNS, dups, f"duplicate:{token}"),
+            TableRows("billable_lines", LINE_COLUMNS, lines, f"lines:{token}"),
             TableRows("raw_events", RAW_COLUMNS, raw, f"raw:{token}"),
         ]
         await asyncio.to_thread(self.store.write, blocks, retry_for_s=self.config.insert_retry_max_s)
 
-        # 5. Ack: the offsets may now be committed. Remember where each partition continues.
+        # 6. Ack: the offsets may now be committed. Remember where each partition continues.
         for rec in batch:
             self._next_offset[(rec.topic, rec.partition)] = rec.offset + 1
             if rec.ack is not None:
@@ -183,6 +207,10 @@ class IngestStage:
                 continue  # contiguous with what this process stored: nothing can be stored already
             found = await asyncio.to_thread(self.store.recorded_positions, tp[0], tp[1], first)
             self._replayed[tp] = found
+            if self.rating is not None:
+                self._rated[tp] = await asyncio.to_thread(
+                    self.store.recorded_positions, tp[0], tp[1], first, ("billable_lines",)
+                )
             if found:
                 log.info(
                     "partition %s:%d replayed from offset %d: %d outcomes already stored",
@@ -196,17 +224,22 @@ class IngestStage:
         seen = self._replayed.get((rec.topic, rec.partition))
         return bool(seen) and (rec.offset, index) in seen  # type: ignore[operator]
 
+    def _already_rated(self, rec: ConsumedRecord, index: int) -> bool:
+        seen = self._rated.get((rec.topic, rec.partition))
+        return bool(seen) and (rec.offset, index) in seen  # type: ignore[operator]
+
     def _forget_replayed(self, batch: Sequence[ConsumedRecord]) -> None:
         last: dict[tuple[str, int], int] = {}
         for rec in batch:
             tp = (rec.topic, rec.partition)
             last[tp] = max(rec.offset, last.get(tp, rec.offset))
         for tp, offset in last.items():
-            seen = self._replayed.pop(tp, None)
-            if seen:
-                remaining = {p for p in seen if p[0] > offset}
-                if remaining:
-                    self._replayed[tp] = remaining
+            for sets in (self._replayed, self._rated):
+                seen = sets.pop(tp, None)
+                if seen:
+                    remaining = {p for p in seen if p[0] > offset}
+                    if remaining:
+                        sets[tp] = remaining
 
 
 def _positions_token(batch: Sequence[ConsumedRecord]) -> str:
@@ -216,3 +249,18 @@ def _positions_token(batch: Sequence[ConsumedRecord]) -> str:
         r[0], r[1] = min(r[0], rec.offset), max(r[1], rec.offset)
     text = ";".join(f"{t}:{p}:{a}-{b}" for (t, p), (a, b) in sorted(ranges.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def unknown_tenant(o: Accepted, rec: ConsumedRecord) -> Rejection:
+    """An event of a tenant the directory does not know: dead-lettered, not stored or billed."""
+    raw = rec.value or b""
+    if raw.lstrip()[:1] == b"[":
+        raw = json.dumps(o.event.model_dump(mode="json", exclude_unset=True), separators=(",", ":")).encode()
+    return Rejection(
+        RejectReason.UNKNOWN_TENANT,
+        "subject",
+        f"tenant {o.event.subject!r} is not in the directory",
+        o.event.id,
+        o.index,
+        raw,
+    )

@@ -47,6 +47,10 @@ class IngestMetrics:
             buckets=_INSERT_BUCKETS,
             registry=r,
         )
+        self.lines = Counter("omnimeter_billable_lines_total", "Billable lines written", registry=r)
+        self.reference_refused = Counter(
+            "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
+        )
         self.last_offset = Gauge(
             "omnimeter_last_stored_offset",
             "Offset of the last record whose outcome is stored",
@@ -60,6 +64,7 @@ class IngestMetrics:
 
     def flushed(self, result: FlushResult, seconds: float, batch: Sequence[ConsumedRecord]) -> None:
         self.events_stored.inc(result.stored)
+        self.lines.inc(result.lines)
         self.duplicates.inc(result.duplicates)
         self.replayed.inc(result.skipped_replayed)
         for reason, n in result.rejected.items():

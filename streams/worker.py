@@ -11,6 +11,7 @@ from omnimeter.config import Settings
 from sinks.clickhouse import connect
 from streams.app import create_app
 from streams.metrics import IngestMetrics
+from streams.reference import ReferenceData
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,18 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     metrics = IngestMetrics(registry)
     if settings.worker_web_port:
         start_http_server(settings.worker_web_port, addr=settings.metrics_host, registry=registry)
-    app = create_app(settings, store, metrics)
+    reference = ReferenceData(
+        settings.kafka_bootstrap,
+        settings.topics.reference,
+        on_refused=lambda kind, _msg: metrics.reference_refused.labels(kind).inc(),
+    )
+    reference.start()
+    if reference.directory is None or reference.books is None:
+        log.warning("no directory or price books applied yet: events are stored but not rated until they are")
+    app = create_app(settings, store, metrics, reference)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
+        reference.stop()
         store.close()

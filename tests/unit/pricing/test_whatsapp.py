@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pricing.whatsapp import (
     FreeReason,
     WindowState,
+    fep_window_start,
     inbound,
     outbound,
     template_delivered,
@@ -49,7 +50,7 @@ def test_free_entry_point_window_opens_on_the_answer_and_lasts_72h() -> None:
 
 def test_free_entry_point_needs_an_answer_within_24h() -> None:
     s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + 25 * H)
-    assert s.fep_opened is None
+    assert fep_window_start(s, T0 + 26 * H) is None
     assert template_delivered(s, T0 + 26 * H, "marketing").charged
 
 
@@ -75,3 +76,27 @@ def test_provider_pricing_wins_over_computed_windows() -> None:
 def test_state_round_trips_through_a_table() -> None:
     s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + H)
     assert WindowState.from_dict(s.to_dict()) == s
+
+
+def test_decisions_do_not_depend_on_arrival_order() -> None:
+    # customer at 08:00, utility template at 09:00, customer again at 10:00 (arrives first after a replay)
+    events = [("in", T0 - H), ("in", T0 + H)]
+    for order in (events, events[::-1]):
+        s = WindowState()
+        for _, at in order:
+            s = inbound(s, at)
+        s = outbound(s, T0)
+        assert not template_delivered(s, T0, "utility").charged
+
+
+def test_the_answer_that_opens_a_free_entry_point_window_is_free_itself() -> None:
+    s = outbound(inbound(WindowState(), T0, entry_point="page_cta"), T0 + H)
+    assert not template_delivered(s, T0 + H, "marketing").charged
+
+
+def test_state_stays_bounded() -> None:
+    s = WindowState()
+    for i in range(1000):
+        s = outbound(inbound(s, T0 + i * H), T0 + i * H)
+    assert len(s.inbound) <= 64 and len(s.outbound) <= 64
+    assert min(s.inbound) >= T0 + 999 * H - timedelta(hours=120)
