@@ -98,6 +98,7 @@ def create_app(
     stage = IngestStage(
         store, FaustDeadLetters(app, settings.topics.dlq), ingest_config(settings), metrics,
         rating=rating, on_accepted=observe_window if rating is not None else None,
+        before_ack=app.producer.flush if rating is not None else None,
     )  # fmt: skip
     mirror = ReferenceMirror(store, reference) if reference is not None else None
     usage = app.topic(

@@ -10,11 +10,13 @@ insert; a crash before that replays them, and the replay skips what is already s
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -74,7 +76,9 @@ class IngestStage:
         clock: Callable[[], datetime] = utc_now,
         rating: RateStage | None = None,
         on_accepted: Callable[[UsageEvent], None] | None = None,
+        before_ack: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self.before_ack = before_ack
         self.rating = rating
         self.on_accepted = on_accepted
         self.store = store
@@ -165,7 +169,10 @@ class IngestStage:
         # 3. Rate the stored events (lines of events rated before a crash are already stored).
         lines = []
         if self.rating is not None and to_rate:
-            lines = await asyncio.to_thread(self.rating.rate, to_rate, now)
+            # An empty context: no "current event", so table reads find every key, not just those of the
+            # partition of the record that happened to trigger this flush (Faust's rocksdb store does that).
+            rate = functools.partial(contextvars.Context().run, self.rating.rate, to_rate, now)
+            lines = await asyncio.get_running_loop().run_in_executor(None, rate)
         result.lines = len(lines)
 
         # 4. Publish dead letters and wait for the broker (at-least-once; see streams/dlq.py).
@@ -182,7 +189,12 @@ class IngestStage:
         ]
         await asyncio.to_thread(self.store.write, blocks, retry_for_s=self.config.insert_retry_max_s)
 
-        # 6. Ack: the offsets may now be committed. Remember where each partition continues.
+        # 6. Make the state changes of these records durable (the window table's changelog) before their
+        #    offsets can be committed: a committed record is never consumed again to rebuild them.
+        if self.before_ack is not None:
+            await self.before_ack()
+
+        # 7. Ack: the offsets may now be committed. Remember where each partition continues.
         for rec in batch:
             self._next_offset[(rec.topic, rec.partition)] = rec.offset + 1
             if rec.ack is not None:

@@ -7,15 +7,19 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from omnimeter.config import Settings
 from omnimeter.kafka_admin import group_lag
 from omnimeter.simulate import Ledger
-from omnimeter.traffic import Traffic, build_world, records
+from omnimeter.traffic import Traffic, build_world, directory_doc, records
 from omnimeter.workerproc import WorkerProcess, wait_caught_up
+from streams.reference import publish
 from tests.integration.accounting import assert_exact_account
+from tests.integration.rating_check import REF, assert_same_totals, offline_totals, stream_totals, write_jsonl
 from tests.kafka_io import produce_plain
 
 pytestmark = pytest.mark.integration
@@ -46,12 +50,19 @@ def test_every_event_stored_once_duplicates_counted_malformed_dead_lettered(sett
     print(f"\n{EVENTS} events in {ledger.records} records: {figures}")
 
 
-def test_exact_across_two_sigkills_mid_stream(settings: Settings) -> None:
+def test_exact_across_two_sigkills_mid_stream(settings: Settings, tmp_path: Path) -> None:
+    """Events stored once, and billed once: billable_lines equal offline rating after the crashes."""
     settings = settings.model_copy(update={"batch_max_events": 400, "flush_interval_s": 0.2})
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(yaml.safe_dump(directory_doc(build_world(7, 8)), sort_keys=False))
+    for kind, path in (("directory", directory), ("prices", REF / "prices.yaml")):
+        publish(settings.kafka_bootstrap, settings.topics.reference, kind, path.read_text(), str(path))
+    recs = list(_records(seed=23))
+    write_jsonl(recs, tmp_path / "events.jsonl")
     ledger = Ledger()
     producer = threading.Thread(
         target=produce_plain,
-        args=(settings.kafka_bootstrap, settings.topics.usage, _records(seed=23), ledger),
+        args=(settings.kafka_bootstrap, settings.topics.usage, recs, ledger),
         kwargs={"rate": 1500.0},
     )
     producer.start()
@@ -72,7 +83,9 @@ def test_exact_across_two_sigkills_mid_stream(settings: Settings) -> None:
         assert worker.stop() == 0, worker.log_tail()
     assert kills == 2
     figures = assert_exact_account(settings, ledger)
-    print(f"\n{kills} SIGKILLs; {figures}")
+    stream = stream_totals(settings)
+    assert_same_totals(stream, offline_totals(tmp_path / "events.jsonl", REF / "prices.yaml", directory))
+    print(f"\n{kills} SIGKILLs; {figures}; {sum(n for *_, n in stream.values())} billable lines equal offline")
 
 
 def _wait_progress(settings: Settings, worker: WorkerProcess, at_least: int, timeout_s: float = 90) -> None:
