@@ -127,6 +127,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from reports.billing_summary import billing_summary
     from reports.ingest_summary import ingest_summary
     from reports.render import Format, render
     from sinks.clickhouse import connect
@@ -134,7 +135,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
     try:
-        print(render(ingest_summary(store), Format(args.format)))
+        print(render(ingest_summary(store) + billing_summary(store), Format(args.format)))
     finally:
         store.close()
     return 0

@@ -1,8 +1,9 @@
 """`omnimeter demo`: the whole path on the embedded defaults, then a summary from ClickHouse.
 
-Local Kafka up -> topics -> worker (child process, owns the chdb store) -> generated traffic with 3%
-duplicates and 1% malformed records, half of it in batch records -> wait until the worker committed
-everything -> stop the worker -> summary of what was stored, dropped and dead-lettered.
+Local Kafka up -> topics -> directory and price books (deploy/reference) -> worker (a child process that
+owns the chdb store) -> generated traffic with 3% duplicates and 1% malformed records, half of it in batch
+records -> wait until the worker committed everything -> stop the worker -> summary of what was stored,
+dropped and dead-lettered, and the estimated charges.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ from datetime import UTC, datetime, timedelta
 
 from omnimeter.config import Settings
 from omnimeter.kafka_admin import ensure_topics, topic_specs
-from omnimeter.localkafka import LocalKafka
+from omnimeter.localkafka import REPO_ROOT, LocalKafka
 from omnimeter.simulate import produce
 from omnimeter.traffic import Traffic, build_world, records
 from omnimeter.workerproc import WorkerProcess, wait_caught_up
+from reports.billing_summary import billing_summary
 from reports.ingest_summary import ingest_summary
 from reports.render import Format, render
 from sinks.clickhouse import connect
+from streams.reference import publish
+
+REFERENCE = REPO_ROOT / "deploy" / "reference"
+DEMO_TENANTS = 6  # the world deploy/reference/directory.yaml describes
 
 
 def run_demo(
@@ -30,13 +36,16 @@ def run_demo(
     say(f"starting Kafka {kafka.status()['version']} on {kafka.bootstrap} (data in {kafka.home})")
     kafka.up()
     ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topics))
+    for kind, path in (("directory", REFERENCE / "directory.yaml"), ("prices", REFERENCE / "prices.yaml")):
+        version = publish(settings.kafka_bootstrap, settings.topics.reference, kind, path.read_text(), str(path))
+        say(f"applied {kind} {path.name} (version {version})")
     worker = WorkerProcess(settings).start()
     say(f"worker started (pid {worker.proc.pid if worker.proc else '?'}, log {worker.log_path})")
     try:
         count = int(seconds * rate)
         step = timedelta(seconds=1 / rate)
         seed = int(datetime.now(UTC).timestamp())
-        traffic = Traffic(build_world(seed), seed=seed, start=datetime.now(UTC), step=step)
+        traffic = Traffic(build_world(seed, DEMO_TENANTS), seed=seed, start=datetime.now(UTC), step=step)
         recs = records(traffic, count, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
         say(f"producing {count} events over {seconds:.0f} s (3% resent, 1% malformed, half in batch records)")
         ledger = produce(recs, settings.kafka_bootstrap, settings.topics.usage, rate=rate * 0.6, total=None)
@@ -48,7 +57,7 @@ def run_demo(
             kafka.down()
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
     try:
-        print(render(ingest_summary(store), Format(fmt)))
+        print(render(ingest_summary(store) + billing_summary(store), Format(fmt)))
     finally:
         store.close()
     say(

@@ -110,6 +110,10 @@ class Price(_Model):
             return self.by_country[country.upper()] / self.per
         return (self.unit or Decimal(0)) / self.per
 
+    def cycle_amount(self, quantity: Decimal, country: str | None = None, number: str | None = None) -> Decimal:
+        """What a cycle's quantity costs under this price, the cycle minimum applied."""
+        return max(self.charge(country, number).total(quantity), self.minimum)
+
     def charge(self, country: str | None = None, number: str | None = None) -> Charge:
         return Charge(
             model=self.model,

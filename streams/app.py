@@ -22,6 +22,7 @@ from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
 from streams.dlq import DeadLetter
+from streams.gaps import GapGuard
 from streams.ingest import IngestConfig, IngestStage
 from streams.metrics import IngestMetrics
 from streams.mirror import ReferenceMirror
@@ -105,10 +106,14 @@ def create_app(
         settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
     )
 
+    guard = GapGuard(settings.kafka_bootstrap, settings.consumer_group, app.consumer.seek)
+
     @app.agent(usage, name="ingest", concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
         async for event in stream.noack().events():
             msg = event.message
+            if not await guard.admit(msg.tp, msg.topic, msg.partition, msg.offset, msg.generation_id):
+                continue  # not acked: delivered again after the guard's seek
             await stage.add(
                 ConsumedRecord(
                     msg.topic,

@@ -88,6 +88,7 @@ class IngestStage:
         self.clock = clock
         self._pending: list[ConsumedRecord] = []
         self._pending_outcomes = 0
+        self._pending_positions: set[tuple[str, int, int]] = set()
         self._last_flush = clock()
         self.lock = asyncio.Lock()
         # next offset expected per (topic, partition); a record elsewhere means a replay or a new owner
@@ -96,6 +97,13 @@ class IngestStage:
         self._rated: dict[tuple[str, int], set[Position]] = {}
 
     async def add(self, record: ConsumedRecord) -> None:
+        position = (record.topic, record.partition, record.offset)
+        if position in self._pending_positions:
+            # Delivered again before its first copy was flushed (Faust re-seeks on a rebalance): the first
+            # copy accounts for it; this one is only acked with it.
+            async with self.lock:
+                self._pending.append(record)
+            return
         record.outcomes = parse_record(record.value, self.clock(), self.config.limits)
         if self.on_accepted is not None:
             for o in record.outcomes:
@@ -104,6 +112,7 @@ class IngestStage:
         self.metrics.consumed(record.topic, record.partition, len(record.value or b""))
         async with self.lock:
             self._pending.append(record)
+            self._pending_positions.add(position)
             self._pending_outcomes += len(record.outcomes)
             if self._pending_outcomes >= self.config.batch_max_events:
                 await self._flush_locked()
@@ -122,6 +131,7 @@ class IngestStage:
 
     async def _flush_locked(self) -> FlushResult:
         batch, self._pending, self._pending_outcomes = self._pending, [], 0
+        self._pending_positions = set()
         self._last_flush = self.clock()
         if not batch:
             return FlushResult()
@@ -196,7 +206,8 @@ class IngestStage:
 
         # 7. Ack: the offsets may now be committed. Remember where each partition continues.
         for rec in batch:
-            self._next_offset[(rec.topic, rec.partition)] = rec.offset + 1
+            tp = (rec.topic, rec.partition)
+            self._next_offset[tp] = max(self._next_offset.get(tp, 0), rec.offset + 1)
             if rec.ack is not None:
                 await rec.ack()
         self._forget_replayed(batch)
