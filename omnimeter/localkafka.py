@@ -47,7 +47,7 @@ class LocalKafka:
 
     @property
     def home(self) -> Path:
-        return self.data_dir / "kafka"
+        return (self.data_dir / "kafka").resolve()
 
     @property
     def libs(self) -> Path:

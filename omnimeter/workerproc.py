@@ -19,7 +19,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "OMNIMETER_DATA_DIR": str(settings.data_dir),
+            "OMNIMETER_DATA_DIR": str(settings.data_dir.resolve()),
             "OMNIMETER_CACHE_DIR": str(settings.cache_dir),
             "OMNIMETER_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "OMNIMETER_CLICKHOUSE_URL": settings.resolved_clickhouse_url,
