@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup tools demo test lint bench clean
 
 $(BIN)/omnimeter: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(BIN)/omnimeter: pyproject.toml
 
 setup: $(BIN)/omnimeter
 
+# promtool and prometheus (Debian's package) for the alert-rule tests and the scrape test
+tools:
+	@command -v promtool >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends prometheus; }
+
 demo: setup
 	$(BIN)/omnimeter demo
 
@@ -21,7 +26,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint tools
 	$(BIN)/pytest -q
 
 clean:

@@ -68,6 +68,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from omnimeter.traffic import Traffic, build_world, records
 
     settings = _settings(args)
+    if args.seed is None:
+        args.seed = int(datetime.now(UTC).timestamp())
     count = args.count or int(args.rate * args.duration)
     rate = args.rate if not args.count else 0.0
     step = timedelta(seconds=1 / rate) if rate else timedelta(milliseconds=5)
@@ -171,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--duplicates", type=float, default=0.0, help="share of events resent, e.g. 0.03")
     s.add_argument("--malformed", type=float, default=0.0, help="share of malformed records, e.g. 0.01")
     s.add_argument("--tenants", type=int, default=6)
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=int, default=None, help="same seed, same event ids (default: from the clock)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_simulate)
 

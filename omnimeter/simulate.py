@@ -57,6 +57,7 @@ def produce(
             "compression.type": "zstd",
             "linger.ms": 20,
             "enable.idempotence": True,
+            "log_level": 3,
             "queue.buffering.max.messages": 200_000,
         }
     )

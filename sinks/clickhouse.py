@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -47,12 +47,19 @@ def connect(url: str, database: str, *, migrate: bool = True, cluster: str | Non
     return store
 
 
-class ClickHouseStore:
-    """One client, one database. Not thread-safe: one caller at a time."""
+class InsertObserver(Protocol):
+    def inserted(self, table: str, rows: int, seconds: float) -> None: ...
+    def insert_failed(self, table: str) -> None: ...
 
-    def __init__(self, client: Client, database: str) -> None:
+
+class ClickHouseStore:
+    """One client, one database. Not thread-safe: one caller at a time. An `observer` hears of every
+    insert and every failed attempt (the worker's metrics)."""
+
+    def __init__(self, client: Client, database: str, observer: InsertObserver | None = None) -> None:
         self.client = client
         self.db = database
+        self.observer = observer
 
     def close(self) -> None:
         self.client.close()
@@ -69,6 +76,7 @@ class ClickHouseStore:
         for block in blocks:
             if block.rows:
                 settings = {"insert_deduplication_token": block.token} if block.token else {}
+                started = time.monotonic()
                 self._retrying(
                     f"insert into {block.table}",
                     lambda b=block, st=settings: self.client.insert(
@@ -76,16 +84,26 @@ class ClickHouseStore:
                     ),
                     retry_for_s,
                     sleep,
+                    table=block.table,
                 )
+                if self.observer is not None:
+                    self.observer.inserted(block.table, len(block.rows), time.monotonic() - started)
 
     def _retrying(
-        self, what: str, call: Callable[[], T], retry_for_s: float, sleep: Callable[[float], None] = time.sleep
+        self,
+        what: str,
+        call: Callable[[], T],
+        retry_for_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        table: str = "",
     ) -> T:
         delay, waited = 0.1, 0.0
         while True:
             try:
                 return call()
             except Exception as e:
+                if table and self.observer is not None:
+                    self.observer.insert_failed(table)
                 if retry_for_s and waited >= retry_for_s:
                     raise SinkError(f"{what} failed for {waited:.0f} s, giving up: {e}") from e
                 log.warning("%s failed (%s); retrying in %.1f s", what, e, delay)

@@ -21,10 +21,11 @@ from pricing.whatsapp import WindowState
 from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
+from streams.control import PauseSwitch
 from streams.dlq import DeadLetter
 from streams.gaps import GapGuard
 from streams.ingest import IngestConfig, IngestStage
-from streams.metrics import IngestMetrics
+from streams.metrics import WorkerMetrics
 from streams.mirror import ReferenceMirror
 from streams.rate import RateStage, window_key
 from streams.records import ConsumedRecord
@@ -60,8 +61,9 @@ def ingest_config(settings: Settings) -> IngestConfig:
 def create_app(
     settings: Settings,
     store: ClickHouseStore,
-    metrics: IngestMetrics,
+    metrics: WorkerMetrics,
     reference: ReferenceData | None = None,
+    switch: PauseSwitch | None = None,
 ) -> faust.App:
     datadir = settings.data_dir / "faust" / settings.worker_id
     datadir.mkdir(parents=True, exist_ok=True)
@@ -106,11 +108,15 @@ def create_app(
         settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
     )
 
-    guard = GapGuard(settings.kafka_bootstrap, settings.consumer_group, app.consumer.seek)
+    guard = GapGuard(settings.kafka_bootstrap, settings.consumer_group, app.consumer.seek, metrics)
 
     @app.agent(usage, name="ingest", concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
+        if switch is not None:
+            switch.bind(asyncio.get_running_loop())
         async for event in stream.noack().events():
+            if switch is not None and not switch.running.is_set():
+                await switch.running.wait()  # paused by an operator: hold this record until resumed
             msg = event.message
             if not await guard.admit(msg.tp, msg.topic, msg.partition, msg.offset, msg.generation_id):
                 continue  # not acked: delivered again after the guard's seek

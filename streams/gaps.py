@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
+from streams.metrics import WorkerMetrics
+
 log = logging.getLogger(__name__)
 
 Seek = Callable[[object, int], Awaitable[None]]
@@ -39,7 +41,11 @@ def committed_or_earliest(bootstrap: str, group: str, topic: str, partition: int
 
 
 class GapGuard:
-    def __init__(self, bootstrap: str, group: str, seek: Seek, min_seek_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
+        min_seek_interval_s: float = 1.0,
+    ) -> None:  # fmt: skip
+        self.metrics = metrics
         self.bootstrap, self.group = bootstrap, group
         self.seek = seek
         self.min_seek_interval_s = min_seek_interval_s
@@ -53,6 +59,8 @@ class GapGuard:
         if generation != self.generation:  # a rebalance: start again from the committed offsets
             self.generation = generation
             self.expected.clear()
+            if self.metrics is not None:
+                self.metrics.rebalances.inc()
         key = (topic, partition)
         exp = self.expected.get(key)
         if exp is None:
@@ -65,6 +73,8 @@ class GapGuard:
         last = self._last_seek.get(key)
         if last is None or last[0] != exp or now - last[1] >= self.min_seek_interval_s:
             self.gaps += 1
+            if self.metrics is not None:
+                self.metrics.gaps.inc()
             log.warning(
                 "partition %s:%d: got offset %d while %d is next; seeking back to %d",
                 topic,

@@ -25,8 +25,8 @@ from schemas.parse import Accepted, ParseLimits, Rejection, RejectReason, parse_
 from sinks.base import TableRows
 from sinks.clickhouse import ClickHouseStore, DedupeKey, Position
 from streams.dlq import DeadLetter, DeadLetterPublisher, dead_letter
-from streams.metrics import IngestMetrics
-from streams.rate import LINE_COLUMNS, RateStage
+from streams.metrics import WorkerMetrics
+from streams.rate import AMOUNT_PLATFORM, AMOUNT_RESELLER, LINE_COLUMNS, METER, RateStage
 from streams.records import ConsumedRecord
 from streams.rows import (
     DUPLICATE_COLUMNS,
@@ -61,6 +61,9 @@ class FlushResult:
     rejected: Counter[str] = field(default_factory=Counter)
     skipped_replayed: int = 0
     lines: int = 0
+    meters: dict[str, list] = field(default_factory=dict)  # type: ignore[type-arg]  # meter -> [lines, platform, reseller]
+    newest_event: dict[tuple[str, int], float] = field(default_factory=dict)  # epoch seconds per partition
+    event_times: list[float] = field(default_factory=list)  # epoch seconds of the events stored
 
 
 class IngestStage:
@@ -72,7 +75,7 @@ class IngestStage:
         store: ClickHouseStore,
         dlq: DeadLetterPublisher,
         config: IngestConfig,
-        metrics: IngestMetrics,
+        metrics: WorkerMetrics,
         clock: Callable[[], datetime] = utc_now,
         rating: RateStage | None = None,
         on_accepted: Callable[[UsageEvent], None] | None = None,
@@ -169,6 +172,10 @@ class IngestStage:
                         known.add(key)
                         raw.append(raw_row(o.event, rec, o.index, now))
                         result.stored += 1
+                        ts = o.event.time.timestamp()
+                        result.event_times.append(ts)
+                        tp = (rec.topic, rec.partition)
+                        result.newest_event[tp] = max(ts, result.newest_event.get(tp, ts))
                         if not self._already_rated(rec, o.index):
                             to_rate.append((rec, o.index, o.event))
                 else:
@@ -184,6 +191,11 @@ class IngestStage:
             rate = functools.partial(contextvars.Context().run, self.rating.rate, to_rate, now)
             lines = await asyncio.get_running_loop().run_in_executor(None, rate)
         result.lines = len(lines)
+        for row in lines:
+            m = result.meters.setdefault(row[METER], [0, 0, 0])
+            m[0] += 1
+            m[1] += row[AMOUNT_PLATFORM]
+            m[2] += row[AMOUNT_RESELLER]
 
         # 4. Publish dead letters and wait for the broker (at-least-once; see streams/dlq.py).
         await self._publish(letters)

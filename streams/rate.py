@@ -31,6 +31,11 @@ LINE_COLUMNS = (
     "kafka_topic", "kafka_partition", "kafka_offset", "batch_index", "rated_at",
 )  # fmt: skip
 
+METER, AMOUNT_PLATFORM, AMOUNT_RESELLER = (
+    LINE_COLUMNS.index("meter"),
+    LINE_COLUMNS.index("amount_platform"),
+    LINE_COLUMNS.index("amount_reseller"),
+)
 WindowLookup = Callable[[str], dict[str, Any] | None]
 
 

@@ -43,6 +43,7 @@ def publish(bootstrap: str, topic: str, kind: str, text: str, source: str) -> st
         {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
+            "log_level": 3,
             "compression.type": "zstd",
             "message.max.bytes": 16 * 1024 * 1024,
         }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 import faust
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from omnimeter.config import Settings
 from sinks.clickhouse import connect
 from streams.app import create_app
-from streams.metrics import IngestMetrics
+from streams.control import PauseSwitch, serve
+from streams.lag import LagPoller
+from streams.metrics import WorkerMetrics
 from streams.reference import ReferenceData
 
 log = logging.getLogger(__name__)
@@ -20,10 +22,12 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """Blocks until the worker stops (SIGTERM/SIGINT stop it gracefully; unflushed records are not acked
     and are consumed again by the next owner of their partition)."""
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
-    registry = CollectorRegistry()
-    metrics = IngestMetrics(registry)
+    metrics = WorkerMetrics(CollectorRegistry())
+    store.observer = metrics
+    switch = PauseSwitch(metrics)
     if settings.worker_web_port:
-        start_http_server(settings.worker_web_port, addr=settings.metrics_host, registry=registry)
+        serve(settings.metrics_host, settings.worker_web_port, metrics, switch)
+    lag = LagPoller(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
         settings.kafka_bootstrap,
         settings.topics.reference,
@@ -32,10 +36,11 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     reference.start()
     if reference.directory is None or reference.books is None:
         log.warning("no directory or price books applied yet: events are stored but not rated until they are")
-    app = create_app(settings, store, metrics, reference)
+    app = create_app(settings, store, metrics, reference, switch)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
+        lag.stop()
         reference.stop()
         store.close()

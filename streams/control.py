@@ -1,0 +1,69 @@
+"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume.
+
+Pausing stops the ingest agent from taking records (the worker stays in its consumer group, keeps its
+partitions and keeps serving metrics, so lag visibly grows); resuming continues where it stopped.
+Bound to 127.0.0.1 unless configured otherwise (OMNIMETER_METRICS_HOST).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.metrics import WorkerMetrics
+
+
+class PauseSwitch:
+    """An asyncio event the agent waits on, flipped from the HTTP thread."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.metrics = metrics
+        self.running = asyncio.Event()
+        self.running.set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def set(self, running: bool) -> None:
+        self.metrics.paused.set(0 if running else 1)
+        if self.loop is None:
+            return
+        self.loop.call_soon_threadsafe(self.running.set if running else self.running.clear)
+
+
+def serve(host: str, port: int, metrics: WorkerMetrics, switch: PauseSwitch) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/metrics"):
+                self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            elif self.path == "/healthz":
+                paused = not switch.running.is_set()
+                self._send(200, json.dumps({"status": "paused" if paused else "running"}).encode())
+            else:
+                self._send(404, b'{"error": "not found"}')
+
+        def do_POST(self) -> None:
+            if self.path in ("/pause", "/resume"):
+                switch.set(self.path == "/resume")
+                self._send(200, json.dumps({"status": self.path.strip("/") + "d"}).encode())
+            else:
+                self._send(404, b'{"error": "not found"}')
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server
