@@ -143,6 +143,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from omnimeter.status import status
+    from reports.render import Format, render
+
+    settings = _settings(args)
+    url = args.worker or f"http://127.0.0.1:{settings.worker_web_port}"
+    print(render(status(settings, url, args.interval), Format(args.format)))
+    return 0
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(settings.model_dump_json(indent=2))
@@ -200,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("summary", parents=[common], help="what the pipeline stored, dropped and dead-lettered")
     r.add_argument("--format", choices=["table", "json", "csv"], default="table")
     r.set_defaults(func=cmd_summary)
+
+    st = sub.add_parser("status", parents=[common], help="lag, throughput, freshness and errors on one screen")
+    st.add_argument("--worker", help="worker metrics URL (default http://127.0.0.1:OMNIMETER_WORKER_WEB_PORT)")
+    st.add_argument("--interval", type=float, default=2.0, help="seconds between the two samples")
+    st.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    st.set_defaults(func=cmd_status)
 
     c = sub.add_parser("config", parents=[common], help="configuration")
     c.add_argument("action", choices=["check"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,7 +19,7 @@ import pytest
 from omnimeter.config import Settings
 from omnimeter.simulate import Ledger
 from omnimeter.traffic import Traffic, build_world, records
-from omnimeter.workerproc import WorkerProcess
+from omnimeter.workerproc import WorkerProcess, settings_env
 from tests.conftest import free_port
 from tests.kafka_io import produce_plain
 
@@ -109,5 +110,19 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
         event_lag = query(prometheus, "omnimeter_event_time_lag_seconds")
         assert event_lag is not None and event_lag > 0
         assert (query(prometheus, "sum(omnimeter_event_lag_seconds_count)") or 0) >= 3000
+
+        proc = subprocess.run(
+            [sys.executable, "-m", "omnimeter", "status", "--format", "json", "--interval", "0.5"],
+            capture_output=True,
+            text=True,
+            env=settings_env(settings),
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        screen = json.loads(proc.stdout)
+        assert screen["worker"][0]["state"] == "running"
+        assert [r for r in screen[f"consumer lag, group {settings.consumer_group}"] if r["partition"] == "all"][0][
+            "lag"
+        ] == 0
     finally:
         assert worker.stop() == 0, worker.log_tail()
