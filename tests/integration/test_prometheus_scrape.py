@@ -121,8 +121,7 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
         assert proc.returncode == 0, proc.stderr
         screen = json.loads(proc.stdout)
         assert screen["worker"][0]["state"] == "running"
-        assert [r for r in screen[f"consumer lag, group {settings.consumer_group}"] if r["partition"] == "all"][0][
-            "lag"
-        ] == 0
+        lag_rows = screen[f"consumer lag, group {settings.consumer_group}"]
+        assert next(r for r in lag_rows if r["partition"] == "all")["lag"] == 0
     finally:
         assert worker.stop() == 0, worker.log_tail()
