@@ -29,5 +29,8 @@ lint: setup
 test: lint tools
 	$(BIN)/pytest -q
 
+bench: setup
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .omnimeter
