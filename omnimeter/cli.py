@@ -24,13 +24,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _local_kafka(settings: Settings):  # type: ignore[no-untyped-def]
-    from omnimeter.localkafka import LocalKafka
-
-    port = int(settings.kafka_bootstrap.split(",")[0].rpartition(":")[2])
-    return LocalKafka(settings.data_dir, settings.cache_dir, port=port, controller_port=port + 1)
-
-
 def cmd_kafka(args: argparse.Namespace) -> int:
     from omnimeter.kafka_admin import ensure_topics, topic_specs
 
@@ -39,7 +32,9 @@ def cmd_kafka(args: argparse.Namespace) -> int:
         created = ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topics))
         print(f"created: {', '.join(created) or 'none (all exist)'}")
         return 0
-    kafka = _local_kafka(settings)
+    from omnimeter.localkafka import LocalKafka
+
+    kafka = LocalKafka.from_bootstrap(settings.data_dir, settings.cache_dir, settings.kafka_bootstrap)
     if args.action == "up":
         print(f"starting Apache Kafka (first run downloads it with Maven into {kafka.cache_dir})", file=sys.stderr)
         bootstrap = kafka.up()

@@ -30,8 +30,7 @@ DEMO_TENANTS = 6  # the world deploy/reference/directory.yaml describes
 def run_demo(
     settings: Settings, seconds: float = 15.0, rate: float = 400.0, fmt: str = "table", keep_kafka: bool = False
 ) -> int:
-    port = int(settings.kafka_bootstrap.rpartition(":")[2])
-    kafka = LocalKafka(settings.data_dir, settings.cache_dir, port=port, controller_port=port + 1)
+    kafka = LocalKafka.from_bootstrap(settings.data_dir, settings.cache_dir, settings.kafka_bootstrap)
     say = lambda msg: print(f"[demo] {msg}", file=sys.stderr)  # noqa: E731
     say(f"starting Kafka {kafka.status()['version']} on {kafka.bootstrap} (data in {kafka.home})")
     kafka.up()

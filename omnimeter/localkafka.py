@@ -41,6 +41,12 @@ class LocalKafka:
     controller_port: int = 9093
     heap: str = "512m"
 
+    @classmethod
+    def from_bootstrap(cls, data_dir: Path, cache_dir: Path, bootstrap: str) -> LocalKafka:
+        """The local broker for a configured `host:port` (its controller listens on port + 1)."""
+        port = int(bootstrap.split(",")[0].rpartition(":")[2])
+        return cls(data_dir, cache_dir, port=port, controller_port=port + 1)
+
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
