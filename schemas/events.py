@@ -194,4 +194,4 @@ UsageEvent = Annotated[
 ]
 
 USAGE_EVENT: TypeAdapter[UsageEvent] = TypeAdapter(UsageEvent)
-USAGE_BATCH: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
+USAGE_EVENTS: TypeAdapter[list[UsageEvent]] = TypeAdapter(list[UsageEvent])
