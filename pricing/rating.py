@@ -16,7 +16,7 @@ from typing import Protocol
 from pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
 from pricing.cycles import cycle_of
 from pricing.money import line_amount
-from pricing.units import Usage, classify, conversation_key, update_window
+from pricing.units import Usage, classify, conversation_key, window_step
 from pricing.whatsapp import WindowState
 from schemas.directory import Directory, Tenant
 from schemas.events import UsageEvent
@@ -102,9 +102,9 @@ class Rater:
 
     def observe(self, event: UsageEvent) -> None:
         """Apply an event's window change without rating it (a replayed event whose lines are stored)."""
-        key = conversation_key(event)
-        if key is not None:
-            self.state.set_window(key, update_window(self.state.window(key) or WindowState(), event))
+        step = window_step(event, self.state.window)
+        if step is not None:
+            self.state.set_window(*step)
 
     def rate(self, event: UsageEvent) -> list[BillableLine]:
         tenant = self.directory.tenant(event.subject)

@@ -9,6 +9,7 @@ beside the billed meters; whether a count is priced is up to the book.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,6 +50,18 @@ def update_window(state: whatsapp.WindowState, event: UsageEvent) -> whatsapp.Wi
     if event.type in ("message.sent", "message.delivered"):
         return whatsapp.outbound(state, event.time)
     return state
+
+
+def window_step(
+    event: UsageEvent, current: Callable[[tuple[str, str, str]], whatsapp.WindowState | None]
+) -> tuple[tuple[str, str, str], whatsapp.WindowState] | None:
+    """The conversation an event belongs to and its window state after the event (None outside WhatsApp
+    conversations). `current` looks up the state before it. The one place both the stream (as records
+    arrive) and offline replays apply window changes."""
+    key = conversation_key(event)
+    if key is None:
+        return None
+    return key, update_window(current(key) or whatsapp.WindowState(), event)
 
 
 def classify(

@@ -117,7 +117,7 @@ def _batch(raw: bytes, now: datetime, limits: ParseLimits) -> list[Outcome]:
     else:
         if events:
             return [
-                _check_time(ev, i, lambda i=i: _dump(pydantic_core.from_json(raw)[i]), now, limits)
+                _check_time(ev, i, lambda i=i: element_bytes(pydantic_core.from_json(raw)[i]), now, limits)
                 for i, ev in enumerate(events)
             ]
     try:
@@ -129,18 +129,20 @@ def _batch(raw: bytes, now: datetime, limits: ParseLimits) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            outcomes.append(_whole(RejectReason.NOT_ENVELOPE, "batch element is not a JSON object", _dump(item), i))
+            outcomes.append(
+                _whole(RejectReason.NOT_ENVELOPE, "batch element is not a JSON object", element_bytes(item), i)
+            )
             continue
         try:
             event = USAGE_EVENT.validate_python(item)
         except ValidationError as e:
-            outcomes.append(_classify(e, item, _dump(item), i))
+            outcomes.append(_classify(e, item, element_bytes(item), i))
             continue
-        outcomes.append(_check_time(event, i, lambda it=item: _dump(it), now, limits))
+        outcomes.append(_check_time(event, i, lambda it=item: element_bytes(it), now, limits))
     return outcomes
 
 
-def _dump(item: Any) -> bytes:
+def element_bytes(item: Any) -> bytes:
     """A batch element's own bytes for its dead letter (built only for rejected elements)."""
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
 

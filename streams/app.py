@@ -16,7 +16,7 @@ import faust
 from faust.types import EventT
 
 from omnimeter.config import Settings
-from pricing.units import conversation_key, update_window
+from pricing.units import window_step
 from pricing.whatsapp import WindowState
 from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
@@ -87,15 +87,13 @@ def create_app(
     def observe_window(event: UsageEvent) -> None:
         """Apply an arriving event's change to its conversation's windows (runs in the agent's context, so
         the change goes to the changelog partition of the event's own partition)."""
-        key = conversation_key(event)
-        if key is None:
-            return
-        k = window_key(key)
-        old = windows.get(k)
-        state = update_window(WindowState.from_dict(old) if old else WindowState(), event)
-        new = state.to_dict()
-        if new != old:
-            windows[k] = new
+        step = window_step(event, load_window)
+        if step is not None and step[1] != load_window(step[0]):  # unchanged: no changelog write
+            windows[window_key(step[0])] = step[1].to_dict()
+
+    def load_window(key: tuple[str, str, str]) -> WindowState | None:
+        raw = windows.get(window_key(key))
+        return WindowState.from_dict(raw) if raw else None
 
     rating = RateStage(reference, store, windows.get) if reference is not None else None
     stage = IngestStage(

@@ -13,7 +13,6 @@ import asyncio
 import contextvars
 import functools
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from schemas.events import UsageEvent
-from schemas.parse import Accepted, ParseLimits, Rejection, RejectReason, parse_record
+from schemas.parse import Accepted, ParseLimits, Rejection, RejectReason, element_bytes, parse_record
 from sinks.base import TableRows
 from sinks.clickhouse import ClickHouseStore, DedupeKey, Position
 from streams.dlq import DeadLetter, DeadLetterPublisher, dead_letter
@@ -290,7 +289,7 @@ def unknown_tenant(o: Accepted, rec: ConsumedRecord) -> Rejection:
     """An event of a tenant the directory does not know: dead-lettered, not stored or billed."""
     raw = rec.value or b""
     if raw.lstrip()[:1] == b"[":
-        raw = json.dumps(o.event.model_dump(mode="json", exclude_unset=True), separators=(",", ":")).encode()
+        raw = element_bytes(o.event.model_dump(mode="json", exclude_unset=True))
     return Rejection(
         RejectReason.UNKNOWN_TENANT,
         "subject",
