@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from omnimeter.config import Settings, load_settings
 from omnimeter.exceptions import OmnimeterError
 
+_REPORT_NAMES = ("users", "services", "usage", "whatsapp", "resellers", "billing-units", "allocation", "cycle")
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(
@@ -150,8 +152,155 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    print(settings.model_dump_json(indent=2))
+    doc = json.loads(settings.model_dump_json(exclude={"api_secret"}))
+    doc["api_secret"] = "(set)" if settings.api_secret else f"(from {settings.data_dir / 'api_secret'})"
+    print(json.dumps(doc, indent=2))
     return 0
+
+
+def _report_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from decimal import Decimal, InvalidOperation
+
+    from reports.model import Request
+    from reports.period import GroupBy
+
+    try:
+        amount = Decimal(args.amount) if args.amount is not None else None
+    except InvalidOperation:
+        raise OmnimeterError(f"--amount: expected a decimal number, got {args.amount!r}") from None
+    return Request(
+        tenant=args.tenant, reseller=args.reseller, period=args.period, start=args.start, end=args.end,
+        group_by=GroupBy(args.group_by), tz=args.tz, amount=amount, by=args.by, meter=args.meter,
+        currency=args.currency, cycle=args.cycle, with_expenses=args.with_expenses,
+    )  # fmt: skip
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports.catalog import run_report
+    from reports.render import Format, render_report
+    from reports.scope import Forbidden, NotFound
+    from sinks.clickhouse import connect
+    from sinks.exceptions import SinkError
+
+    settings = _settings(args)
+    request = _report_request(args)
+    try:
+        store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    except SinkError:
+        if not settings.resolved_clickhouse_url.startswith("chdb:"):
+            raise
+        return _report_from_worker(settings, args, request)
+    try:
+        doc = run_report(store, args.name, request).to_json()
+    except (ValueError, Forbidden, NotFound) as e:
+        raise OmnimeterError(str(e)) from None
+    finally:
+        store.close()
+    print(render_report(doc, Format(args.format)), end="")
+    return 0
+
+
+def _report_from_worker(settings: Settings, args: argparse.Namespace, request: object) -> int:
+    """The embedded store is held by a running worker: ask its reports API (same code, same answer)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from omnimeter.tokens import issue, load_secret
+    from reports.render import Format, render_report
+    from reports.scope import PLATFORM
+
+    base = f"http://127.0.0.1:{settings.worker_web_port}/api/v1/reports/{urllib.parse.quote(args.name)}"
+    params = {k: v for k, v in {
+        "tenant": args.tenant, "reseller": args.reseller, "period": args.period, "from": args.start, "to": args.end,
+        "group_by": args.group_by, "tz": args.tz, "amount": args.amount, "by": args.by, "meter": args.meter,
+        "currency": args.currency, "cycle": args.cycle, "with_expenses": "true" if args.with_expenses else None,
+    }.items() if v is not None}  # fmt: skip
+    token = issue(load_secret(settings.data_dir, settings.api_secret), PLATFORM, valid_s=60)
+    req = urllib.request.Request(
+        f"{base}?{urllib.parse.urlencode(params)}", headers={"Authorization": f"Bearer {token}"}
+    )
+    print(f"(the store is held by a running worker: asking it at {base})", file=sys.stderr)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            doc = json.load(resp)
+    except urllib.error.HTTPError as e:
+        raise OmnimeterError(json.load(e).get("error", str(e))) from None
+    except OSError as e:
+        raise OmnimeterError(f"the store is locked and no worker answers at {base}: {e}") from None
+    print(render_report(doc, Format(args.format)), end="")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from omnimeter.rebuild import print_progress, rebuild
+    from reports.period import PeriodError, resolve
+    from reports.render import Format, Section, render
+    from sinks.clickhouse import connect
+
+    settings = _settings(args)
+    try:
+        period = resolve("custom", args.start, args.end, "UTC")
+    except PeriodError as e:
+        raise OmnimeterError(str(e)) from None
+    start = period.start or datetime.combine(period.first, datetime.min.time(), UTC)
+    end = period.end or datetime.combine(period.last + timedelta(days=1), datetime.min.time(), UTC)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    try:
+        done = rebuild(store, start, end, args.price_book, args.tenant or (), print_progress())
+    finally:
+        store.close()
+    rows = [
+        (d.tenant, d.start.isoformat(), d.end.isoformat(), d.events, d.lines_before, d.lines_after,
+         d.platform_before, d.platform_after, d.reseller_before, d.reseller_after)
+        for d in done
+    ]  # fmt: skip
+    cols = ("tenant", "from", "to", "events", "lines_before", "lines_after", "platform_before", "platform_after",
+            "reseller_before", "reseller_after")  # fmt: skip
+    print(render([Section("rebuilt (whole billing cycles)", cols, rows)], Format(args.format)), end="")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from omnimeter.tokens import issue, load_secret
+    from reports.scope import Scope
+
+    settings = _settings(args)
+    try:
+        scope = Scope.parse(args.scope)
+    except ValueError as e:
+        raise OmnimeterError(str(e)) from None
+    valid = int(args.days * 86400) if args.days else None
+    print(issue(load_secret(settings.data_dir, settings.api_secret), scope, valid))
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from reports.openapi import openapi
+
+    print(json.dumps(openapi(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from omnimeter.tokens import load_secret
+    from reports.api import ReportsAPI
+    from sinks.clickhouse import connect
+    from streams.control import serve
+
+    settings = _settings(args)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    api = ReportsAPI(store, load_secret(settings.data_dir, settings.api_secret))
+    server = serve(args.host or settings.metrics_host, args.port, api=api)
+    print(f"reports API on http://{server.server_address[0]}:{server.server_address[1]}/api/v1", file=sys.stderr)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.shutdown()
+        store.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,6 +360,45 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--interval", type=float, default=2.0, help="seconds between the two samples")
     st.add_argument("--format", choices=["table", "json", "csv"], default="table")
     st.set_defaults(func=cmd_status)
+
+    rp = sub.add_parser("report", parents=[common], help="an administrators' report (an estimate)")
+    rp.add_argument("name", choices=list(_REPORT_NAMES))
+    rp.add_argument("--tenant")
+    rp.add_argument("--reseller")
+    rp.add_argument("--period", help="today (default), this-week, this-month, custom")
+    rp.add_argument("--from", dest="start", help="custom: YYYY-MM-DD (local day) or an ISO date-time")
+    rp.add_argument("--to", dest="end", help="custom: YYYY-MM-DD (included) or an ISO date-time (excluded)")
+    rp.add_argument("--group-by", choices=["day", "week", "month"], default="month")
+    rp.add_argument("--tz", help="time zone of the period (default: the tenant's, else UTC)")
+    rp.add_argument("--amount", help="allocation: the amount to split, e.g. 1200")
+    rp.add_argument("--by", choices=["billing_unit", "team", "queue", "bot_id"], help="allocation: cost centers")
+    rp.add_argument("--meter", help="allocation: meter or meter prefix giving the shares (default whatsapp.template.)")
+    rp.add_argument("--currency", help="allocation: currency of the amount (default: the tenant's)")
+    rp.add_argument("--cycle", help="cycle: a date inside the cycle (default: the current one)")
+    rp.add_argument("--with-expenses", action="store_true", help="resellers: only companies with expenses")
+    rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    rp.set_defaults(func=cmd_report)
+
+    rb = sub.add_parser("rebuild", parents=[common], help="re-rate stored events, recompute rollups (stop workers)")
+    rb.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD or ISO date-time (UTC)")
+    rb.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (included) or ISO date-time (excluded)")
+    rb.add_argument("--price-book", help="prices version (prefix) from `reference_versions`; default the newest")
+    rb.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
+    rb.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    rb.set_defaults(func=cmd_rebuild)
+
+    tk = sub.add_parser("token", parents=[common], help="issue a reports API token for a scope")
+    tk.add_argument("--scope", required=True, help="platform, reseller:ID or tenant:ID")
+    tk.add_argument("--days", type=float, default=0, help="valid for this many days (0: no expiry)")
+    tk.set_defaults(func=cmd_token)
+
+    sv = sub.add_parser("serve", parents=[common], help="the reports API alone (no worker holds the store)")
+    sv.add_argument("--host")
+    sv.add_argument("--port", type=int, default=6067)
+    sv.set_defaults(func=cmd_serve)
+
+    oa = sub.add_parser("openapi", help="print the reports API's OpenAPI document")
+    oa.set_defaults(func=cmd_openapi)
 
     c = sub.add_parser("config", parents=[common], help="configuration")
     c.add_argument("action", choices=["check"])

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
     worker_web_port: int = Field(default=6066, ge=0, le=65535)  # /metrics; 0: off
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container
+    api_secret: str = Field(default="", repr=False)  # signs API tokens; empty: <data_dir>/api_secret
 
     topics: Topics = Field(default_factory=Topics)
 

@@ -58,3 +58,31 @@ def render(sections: Sequence[Section], fmt: Format, console: Console | None = N
                 t.add_row(*(str(_plain(v)) for v in r))
             console.print(t)
     return cap.get()
+
+
+def render_report(doc: dict[str, Any], fmt: Format) -> str:
+    """A report document (`Report.to_json()`, or the API's answer) as JSON, CSV or tables under a header
+    that says it is an estimate and how fresh it is."""
+    if fmt is Format.JSON:
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    from reports.shapes import SHAPES, columns
+
+    known = SHAPES.get(doc["report"], {})
+    sections = [
+        Section(name, columns(doc["report"], name) if name in known else list(rows[0]) if rows else [],
+                [list(r.values()) for r in rows])
+        for name, rows in doc["sections"].items()
+    ]  # fmt: skip
+    if fmt is Format.CSV:
+        return render(sections, fmt)
+    p, fresh = doc["period"], doc["freshness"]
+    header = (
+        f"{doc['report']} · scope {doc['scope']} · {p['from']} .. {p['to']} ({p['time_zone']})\n"
+        f"{doc['notice']}\n"
+        f"Newest event included: {fresh['newest_event'] or 'none in this period'} · generated {fresh['generated_at']}\n"
+    )
+    return (
+        header
+        + render([s for s in sections if s.rows], fmt)
+        + "".join(f"{s.title}: no rows\n" for s in sections if not s.rows)
+    )

@@ -8,6 +8,7 @@ exponential backoff for as long as the caller lets it (`retry_for_s`), then rais
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -53,13 +54,15 @@ class InsertObserver(Protocol):
 
 
 class ClickHouseStore:
-    """One client, one database. Not thread-safe: one caller at a time. An `observer` hears of every
-    insert and every failed attempt (the worker's metrics)."""
+    """One client, one database. Calls from several threads (the worker's flush, its reports API) take
+    turns on one lock: chDB is one engine per process. An `observer` hears of every insert and every
+    failed attempt (the worker's metrics)."""
 
     def __init__(self, client: Client, database: str, observer: InsertObserver | None = None) -> None:
         self.client = client
         self.db = database
         self.observer = observer
+        self.lock = threading.RLock()
 
     def close(self) -> None:
         self.client.close()
@@ -70,24 +73,30 @@ class ClickHouseStore:
         *,
         retry_for_s: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        insert_settings: dict[str, Any] | None = None,
     ) -> None:
         """Insert every non-empty block, retrying each (same token) until it succeeds; with `retry_for_s`
         > 0, give up after that long with `SinkError`. Nothing is acked by the caller until this returns."""
         for block in blocks:
             if block.rows:
                 settings = {"insert_deduplication_token": block.token} if block.token else {}
+                settings |= insert_settings or {}
                 started = time.monotonic()
                 self._retrying(
                     f"insert into {block.table}",
-                    lambda b=block, st=settings: self.client.insert(
-                        f"{self.db}.{b.table}", b.rows, column_names=list(b.columns), settings=st
-                    ),
+                    lambda b=block, st=settings: self._insert(b, st),
                     retry_for_s,
                     sleep,
                     table=block.table,
                 )
                 if self.observer is not None:
                     self.observer.inserted(block.table, len(block.rows), time.monotonic() - started)
+
+    def _insert(self, block: TableRows, settings: dict[str, Any]) -> None:
+        with self.lock:
+            self.client.insert(
+                f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
+            )
 
     def _retrying(
         self,
@@ -123,12 +132,10 @@ class ClickHouseStore:
         for table in tables:
             rows = self._retrying(
                 f"reading stored positions of {table}",
-                lambda t=table: (
-                    self.client.query(
-                        f"SELECT kafka_offset, batch_index FROM {self.db}.{t} "
-                        "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
-                        parameters={"t": topic, "p": partition, "o": from_offset},
-                    ).result_rows
+                lambda t=table: self.query_rows(
+                    f"SELECT kafka_offset, batch_index FROM {self.db}.{t} "
+                    "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
+                    {"t": topic, "p": partition, "o": from_offset},
                 ),
                 0.0,
             )
@@ -143,18 +150,27 @@ class ClickHouseStore:
             chunk = keys[i : i + _KEYS_PER_QUERY]
             rows = self._retrying(
                 "dedupe look-up in raw_events",
-                lambda c=chunk: (
-                    self.client.query(
-                        f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
-                        "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
-                        parameters={"k": c, "s": since},
-                        settings={"max_query_size": _MAX_QUERY_BYTES},
-                    ).result_rows
+                lambda c=chunk: self.query_rows(
+                    f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
+                    "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
+                    {"k": c, "s": since},
+                    settings={"max_query_size": _MAX_QUERY_BYTES},
                 ),
                 0.0,
             )
             found.update((t, s, e) for t, s, e in rows)
         return found
 
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.client.query(sql, parameters=parameters or {}).result_rows]
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        with self.lock:
+            result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
+        return [tuple(r) for r in result.result_rows]
+
+    def command(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> None:
+        """A statement without rows (INSERT ... SELECT, DELETE), parameters bound by the client."""
+        with self.lock:
+            self.client.command(sql, parameters=parameters or {}, settings=settings or {})

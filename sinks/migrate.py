@@ -2,7 +2,8 @@
 
 Files are ``sinks/migrations/NNNN_name.sql``; statements are separated by a ``;`` at the end of a line.
 They are templates: ``${db}`` is the database, ``${on_cluster}`` is empty or ``ON CLUSTER name``, and
-``${merge_tree}`` is ``MergeTree`` or, on a cluster, ``ReplicatedMergeTree`` with the usual macros.
+``${merge_tree}`` is ``MergeTree`` or, on a cluster, ``ReplicatedMergeTree`` with the usual macros
+(``${replacing_merge_tree}`` likewise, with the version column ``version``).
 The version of each applied file is recorded in ``schema_migrations``; a file applies once.
 """
 
@@ -39,6 +40,11 @@ class Migration:
                 "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
                 if cluster
                 else "MergeTree"
+            ),
+            replacing_merge_tree=(
+                "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)"
+                if cluster
+                else "ReplacingMergeTree(version)"
             ),
         )
         text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))

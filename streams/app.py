@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -18,9 +19,11 @@ from faust.types import EventT
 from omnimeter.config import Settings
 from pricing.units import window_step
 from pricing.whatsapp import WindowState
+from schemas.directory import Directory
 from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
+from sinks.rollups import Rollups
 from streams.control import PauseSwitch
 from streams.dlq import DeadLetter
 from streams.gaps import GapGuard
@@ -129,17 +132,34 @@ def create_app(
                 )
             )
 
+    rollups = Rollups(store, lambda: time_zones(reference.directory if reference is not None else None))
+
     @app.task
     async def flush_when_due() -> None:
+        rolled_up = -1  # refresh once at start: lines stored just before a crash are rolled up now
         while not app.should_stop:
             await asyncio.sleep(min(settings.flush_interval_s, 1.0) / 4)
             await stage.flush_if_due()
             if mirror is not None:
                 async with stage.lock:  # one ClickHouse caller at a time
                     await mirror.sync()
+            if stage.lines_stored != rolled_up:
+                seen = stage.lines_stored
+                try:
+                    started = time.monotonic()
+                    await asyncio.to_thread(rollups.refresh)
+                    metrics.rollup_refresh.observe(time.monotonic() - started)
+                    rolled_up = seen
+                except Exception as e:  # the store is down: the next round recomputes the same buckets
+                    metrics.rollup_refresh_failures.inc()
+                    log.warning("rollup refresh failed (%s); retrying", e)
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app
+
+
+def time_zones(directory: Directory | None) -> dict[str, str]:
+    return {t.id: t.timezone for t in directory.tenants} if directory is not None else {}
 
 
 def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]

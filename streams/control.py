@@ -1,4 +1,5 @@
-"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume.
+"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume, and the
+reports API under /api/v1 (the worker holds the store, so it answers the reports while it runs).
 
 Pausing stops the ingest agent from taking records (the worker stays in its consumer group, keeps its
 partitions and keeps serving metrics, so lag visibly grows); resuming continues where it stopped.
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from reports.api import ReportsAPI
 from streams.metrics import WorkerMetrics
 
 
@@ -36,7 +38,13 @@ class PauseSwitch:
         self.loop.call_soon_threadsafe(self.running.set if running else self.running.clear)
 
 
-def serve(host: str, port: int, metrics: WorkerMetrics, switch: PauseSwitch) -> ThreadingHTTPServer:
+def serve(
+    host: str,
+    port: int,
+    metrics: WorkerMetrics | None = None,
+    switch: PauseSwitch | None = None,
+    api: ReportsAPI | None = None,
+) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
             self.send_response(code)
@@ -46,16 +54,19 @@ def serve(host: str, port: int, metrics: WorkerMetrics, switch: PauseSwitch) -> 
             self.wfile.write(body)
 
         def do_GET(self) -> None:
-            if self.path.startswith("/metrics"):
+            if api is not None and self.path.startswith("/api/"):
+                code, ctype, body = api.handle(self.path, {k.lower(): v for k, v in self.headers.items()})
+                self._send(code, body, ctype)
+            elif metrics is not None and self.path.startswith("/metrics"):
                 self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
             elif self.path == "/healthz":
-                paused = not switch.running.is_set()
+                paused = switch is not None and not switch.running.is_set()
                 self._send(200, json.dumps({"status": "paused" if paused else "running"}).encode())
             else:
                 self._send(404, b'{"error": "not found"}')
 
         def do_POST(self) -> None:
-            if self.path in ("/pause", "/resume"):
+            if switch is not None and self.path in ("/pause", "/resume"):
                 switch.set(self.path == "/resume")
                 self._send(200, json.dumps({"status": self.path.strip("/") + "d"}).encode())
             else:
@@ -65,5 +76,6 @@ def serve(host: str, port: int, metrics: WorkerMetrics, switch: PauseSwitch) -> 
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="worker-http", daemon=True).start()
     return server

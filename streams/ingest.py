@@ -97,6 +97,7 @@ class IngestStage:
         self._next_offset: dict[tuple[str, int], int] = {}
         self._replayed: dict[tuple[str, int], set[Position]] = {}
         self._rated: dict[tuple[str, int], set[Position]] = {}
+        self.lines_stored = 0  # billable lines stored by this process (the rollup refresh watches it)
 
     async def add(self, record: ConsumedRecord) -> None:
         position = (record.topic, record.partition, record.offset)
@@ -209,6 +210,7 @@ class IngestStage:
             TableRows("raw_events", RAW_COLUMNS, raw, f"raw:{token}"),
         ]
         await asyncio.to_thread(self.store.write, blocks, retry_for_s=self.config.insert_retry_max_s)
+        self.lines_stored += len(lines)
 
         # 6. Make the state changes of these records durable (the window table's changelog) before their
         #    offsets can be committed: a committed record is never consumed again to rebuild them.

@@ -60,6 +60,15 @@ class WorkerMetrics:
         self.flush_seconds = Histogram(
             "omnimeter_flush_duration_seconds", "Duration of one ordered flush", buckets=SHORT_BUCKETS, registry=r
         )
+        self.rollup_refresh = Histogram(
+            "omnimeter_rollup_refresh_duration_seconds",
+            "Duration of one rollup refresh (minute, hour and day buckets touched since the last)",
+            buckets=SHORT_BUCKETS,
+            registry=r,
+        )
+        self.rollup_refresh_failures = Counter(
+            "omnimeter_rollup_refresh_failures_total", "Failed rollup refreshes (each is retried)", registry=r
+        )
         self.sink_rows = Counter("omnimeter_sink_rows_total", "Rows inserted into ClickHouse", ["table"], registry=r)
         self.insert_seconds = Histogram(
             "omnimeter_sink_insert_duration_seconds",

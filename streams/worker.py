@@ -8,6 +8,8 @@ import faust
 from prometheus_client import CollectorRegistry
 
 from omnimeter.config import Settings
+from omnimeter.tokens import load_secret
+from reports.api import ReportsAPI
 from sinks.clickhouse import connect
 from streams.app import create_app
 from streams.control import PauseSwitch, serve
@@ -26,7 +28,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     store.observer = metrics
     switch = PauseSwitch(metrics)
     if settings.worker_web_port:
-        serve(settings.metrics_host, settings.worker_web_port, metrics, switch)
+        api = ReportsAPI(store, load_secret(settings.data_dir, settings.api_secret))
+        serve(settings.metrics_host, settings.worker_web_port, metrics, switch, api)
     lag = LagPoller(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
         settings.kafka_bootstrap,
