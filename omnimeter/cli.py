@@ -261,6 +261,41 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from omnimeter.reconcile import reconcile
+    from reports.period import PeriodError, resolve
+    from reports.reference import NoReferenceData, load_reference
+    from reports.render import Format, Section, render
+    from sinks.clickhouse import connect
+
+    settings = _settings(args)
+    start = end = None
+    if args.start or args.end:
+        try:
+            period = resolve("custom", args.start, args.end, "UTC")
+        except PeriodError as e:
+            raise OmnimeterError(str(e)) from None
+        start = period.start or datetime.combine(period.first, datetime.min.time(), UTC)
+        end = period.end or datetime.combine(period.last + timedelta(days=1), datetime.min.time(), UTC)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    try:
+        try:
+            tenants = [t.id for t in load_reference(store).directory.tenants]
+        except NoReferenceData:
+            tenants = []
+        kafka = None if args.no_kafka else (settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage)
+        diffs = reconcile(store, tenants, start, end, kafka)
+    finally:
+        store.close()
+    if diffs:
+        print(render([Section("differences", ("check", "detail"), [(d.check, d.detail) for d in diffs])],
+                     Format(args.format)), end="")  # fmt: skip
+        print(f"omnimeter: {len(diffs)} difference(s)", file=sys.stderr)
+        return 1
+    print("reconciled: no differences (Kafka offsets, raw_events, billable_lines, rollups)")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from omnimeter.tokens import issue, load_secret
     from reports.scope import Scope
@@ -386,6 +421,15 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
     rb.add_argument("--format", choices=["table", "json", "csv"], default="table")
     rb.set_defaults(func=cmd_rebuild)
+
+    rc = sub.add_parser(
+        "reconcile", parents=[common], help="check every record is accounted for; exit 1 on a difference"
+    )
+    rc.add_argument("--from", dest="start", help="events from YYYY-MM-DD or ISO date-time (UTC)")
+    rc.add_argument("--to", dest="end", help="events to YYYY-MM-DD (included) or ISO date-time (excluded)")
+    rc.add_argument("--no-kafka", action="store_true", help="skip the Kafka offsets check")
+    rc.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    rc.set_defaults(func=cmd_reconcile)
 
     tk = sub.add_parser("token", parents=[common], help="issue a reports API token for a scope")
     tk.add_argument("--scope", required=True, help="platform, reseller:ID or tenant:ID")

@@ -3,7 +3,8 @@ across billing units, teams, queues or bots by their share of a meter.
 
 Attribution to billing units: a line on an account (number) belongs to that account's unit; otherwise a
 line of a user is split across the user's units (equal shares unless weights are given); anything else
-is unassigned. Amounts per unit are allocated by largest remainder, so they add up to the total exactly.
+is unassigned. A line without a team counts for its user's team.
+Amounts per unit are allocated by largest remainder, so they add up to the total exactly.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ def unit_shares(directory: Directory, a: Agg) -> dict[str, Decimal]:
     if user is not None and user.billing_units:
         return split_member(user.weights, list(user.billing_units))
     return {UNASSIGNED: Decimal(1)}
+
+
+def center(directory: Directory, a: Agg, by: str) -> str:
+    """The team, queue or bot a line is attributed to; a line without a team takes its user's team."""
+    if a[by]:
+        return str(a[by])
+    if by == "team" and a["user_id"]:
+        user = directory.user(a["tenant_id"], a["user_id"])
+        if user is not None and user.team:
+            return user.team
+    return UNASSIGNED
 
 
 def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
@@ -81,9 +93,9 @@ def allocation(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], lis
     rows = [a for a in fetch(store, ctx.tenants, ctx.period, _DIMS) if a["meter"].startswith(meter)]
     usage: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for a in rows:
-        shares = unit_shares(ctx.directory, a) if by == "billing_unit" else {a[by] or UNASSIGNED: Decimal(1)}
-        for center, share in shares.items():
-            usage[center] += a.quantity * share
+        shares = unit_shares(ctx.directory, a) if by == "billing_unit" else {center(ctx.directory, a, by): Decimal(1)}
+        for c, share in shares.items():
+            usage[c] += a.quantity * share
     unattributed = usage.pop(UNASSIGNED, ZERO)
     currency = req.currency or tenant.currency
     if not usage:

@@ -164,13 +164,23 @@ class ClickHouseStore:
     def query_rows(
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
-        with self.lock:
-            result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
+        try:
+            with self.lock:
+                result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
+        except Exception as e:
+            raise SinkError(f"query failed: {_first_line(e)}") from e
         return [tuple(r) for r in result.result_rows]
 
     def command(
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> None:
         """A statement without rows (INSERT ... SELECT, DELETE), parameters bound by the client."""
-        with self.lock:
-            self.client.command(sql, parameters=parameters or {}, settings=settings or {})
+        try:
+            with self.lock:
+                self.client.command(sql, parameters=parameters or {}, settings=settings or {})
+        except Exception as e:
+            raise SinkError(f"statement failed: {_first_line(e)}") from e
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:500] if str(e).strip() else type(e).__name__

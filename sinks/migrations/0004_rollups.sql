@@ -72,3 +72,7 @@ ENGINE = ${replacing_merge_tree}
 PARTITION BY toYYYYMM(day)
 ORDER BY (tenant_id, day, meter, channel, account, billing_unit, user_id, team, queue, bot_id, free_reason,
           reseller_id, unit, currency_platform, currency_reseller);
+
+-- `omnimeter rebuild` replaces a tenant's lines of whole cycles with a lightweight DELETE; the projection
+-- by source position is rebuilt for the parts it touches.
+ALTER TABLE ${db}.billable_lines ${on_cluster} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild';
