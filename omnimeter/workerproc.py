@@ -34,15 +34,19 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "OMNIMETER_BATCH_MAX_EVENTS": str(settings.batch_max_events),
             "OMNIMETER_FLUSH_INTERVAL_S": str(settings.flush_interval_s),
             "OMNIMETER_INSERT_RETRY_MAX_S": str(settings.insert_retry_max_s),
+            "OMNIMETER_MAX_RECORD_BYTES": str(settings.max_record_bytes),
+            "OMNIMETER_MAX_FUTURE_SKEW_S": str(settings.max_future_skew_s),
+            "OMNIMETER_DEDUPE_WINDOW_DAYS": str(settings.dedupe_window_days),
         }
     )
     return env
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings, log_path: Path | None = None) -> None:
+    def __init__(self, settings: Settings, log_path: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.log_path = log_path or settings.data_dir / "worker.log"
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -50,7 +54,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "omnimeter", "worker", "--loglevel", "info"],
-            env=settings_env(self.settings),
+            env={**settings_env(self.settings), **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

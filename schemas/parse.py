@@ -92,7 +92,7 @@ def parse_record(value: bytes | None, now: datetime, limits: ParseLimits | None 
         return [_whole(RejectReason.NOT_JSON, "empty record", raw)]
     try:
         json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         return [_whole(RejectReason.NOT_JSON, str(e), raw)]
     return [_whole(RejectReason.NOT_ENVELOPE, "expected a JSON object or an array of objects", raw)]
 

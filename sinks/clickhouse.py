@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from omnimeter.faults import FAULTS
 from sinks.base import TableRows
 from sinks.exceptions import SinkError
 from sinks.migrate import apply_migrations
@@ -93,6 +94,7 @@ class ClickHouseStore:
                     self.observer.inserted(block.table, len(block.rows), time.monotonic() - started)
 
     def _insert(self, block: TableRows, settings: dict[str, Any]) -> None:
+        FAULTS.before_insert(block.table)
         with self.lock:
             self.client.insert(
                 f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
@@ -165,11 +167,16 @@ class ClickHouseStore:
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
         try:
+            FAULTS.check_sink()
             with self.lock:
                 result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
             raise SinkError(f"query failed: {_first_line(e)}") from e
         return [tuple(r) for r in result.result_rows]
+
+    def query_until_answered(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """`query_rows`, retried with backoff while the store is unreachable (the ingest path waits)."""
+        return self._retrying("query", lambda: self.query_rows(sql, parameters), 0.0)
 
     def command(
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None

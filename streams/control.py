@@ -12,9 +12,11 @@ import asyncio
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from omnimeter.faults import FAULTS
 from reports.api import ReportsAPI
 from streams.metrics import WorkerMetrics
 
@@ -66,7 +68,11 @@ def serve(
                 self._send(404, b'{"error": "not found"}')
 
         def do_POST(self) -> None:
-            if switch is not None and self.path in ("/pause", "/resume"):
+            if FAULTS.enabled and self.path.startswith("/faults/sink-down"):
+                seconds = float(parse_qs(urlsplit(self.path).query).get("seconds", ["10"])[0])
+                FAULTS.sink_down_for(seconds)
+                self._send(200, json.dumps({"sink_down_s": seconds}).encode())
+            elif switch is not None and self.path in ("/pause", "/resume"):
                 switch.set(self.path == "/resume")
                 self._send(200, json.dumps({"status": self.path.strip("/") + "d"}).encode())
             else:

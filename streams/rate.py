@@ -72,13 +72,13 @@ class StoredRatingState:
         if c is None:
             c = _Cycle()
             db = self.store.db
-            for meter, qty in self.store.query_rows(
+            for meter, qty in self.store.query_until_answered(
                 f"SELECT meter, sum(quantity) FROM {db}.billable_lines WHERE tenant_id = %(t)s "
                 "AND cycle_start = %(c)s AND free_reason = '' AND quantity > 0 GROUP BY meter",
                 {"t": tenant, "c": cycle},
             ):
                 c.used[meter] = Decimal(qty)
-            for meter, user in self.store.query_rows(
+            for meter, user in self.store.query_until_answered(
                 f"SELECT DISTINCT meter, user_id FROM {db}.billable_lines WHERE tenant_id = %(t)s "
                 "AND cycle_start = %(c)s AND startsWith(meter, 'seats.active.')",
                 {"t": tenant, "c": cycle},

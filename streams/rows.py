@@ -113,7 +113,7 @@ def rejected_row(rej: Rejection, rec: ConsumedRecord, now: datetime) -> Sequence
             doc = json.loads(rej.raw)
             if isinstance(doc, dict) and isinstance(doc.get("subject"), str):
                 tenant = doc["subject"][:256]
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read (hostile input)
             pass
     return (
         tenant,

@@ -33,7 +33,7 @@ def assert_exact_account(settings: Settings, ledger: Ledger) -> dict[str, object
     assert not lost, f"{len(lost)} events lost, e.g. {sorted(lost)[:3]}"
     assert set(keys) == ledger.valid
     assert dup_rows == ledger.duplicate_sends
-    assert rejected == ledger.malformed
+    assert rejected == ledger.malformed, f"dead-lettered {dict(rejected)} != expected {dict(ledger.malformed)}"
     assert rejected_positions[0] == rejected_positions[1]
 
     letters = read_all(settings.kafka_bootstrap, settings.topics.dlq)
@@ -49,4 +49,6 @@ def assert_exact_account(settings: Settings, ledger: Ledger) -> dict[str, object
         "rejected": sum(rejected.values()),
         "dlq_records": len(letters),
         "dlq_distinct": len(by_position),
+        "lost": len(lost),
+        "double_counted": counted_twice,
     }

@@ -1,0 +1,282 @@
+"""Fault injection on the real broker and engine (run alone: `make faults`). Each scenario runs a sustained
+generated stream, injects its faults, then reconciles per event id: what was sent vs raw_events vs
+billable_lines (equal to offline rating) vs rollups, and `omnimeter reconcile` must be clean."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from omnimeter.kafka_admin import group_lag
+from omnimeter.localkafka import LocalKafka
+from omnimeter.traffic import Record, build_world, directory_doc
+from sinks.clickhouse import connect
+from tests.conftest import _cache_dir, free_port
+from tests.faults.harness import Scenario
+from tests.integration.rating_check import REF
+
+pytestmark = pytest.mark.integration
+
+CT = [("content-type", b"application/cloudevents+json")]
+
+
+def test_sigkills_at_random_points_during_inserts_and_while_joining(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("sigkill x6", kafka, tmp_path, batch_max_events=500, flush_interval_s=0.2)
+    recs = run.traffic(14_000, seed=41, batch_size=25, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
+    stream, more = recs[: len(recs) * 3 // 4], recs[len(recs) * 3 // 4 :]
+    producer = run.produce_in_background(stream, rate=1200.0)
+    rnd = random.Random(9)
+    worker = run.worker()
+    for _ in range(3):  # at random points of a sustained stream
+        run.wait_committed(worker, min(run.committed() + rnd.randint(200, 800), len(stream)))
+        time.sleep(rnd.uniform(0.0, 0.5))
+        worker.kill()
+        run.faults["SIGKILL mid-stream"] += 1
+        worker = run.worker()
+    run.wait_committed(worker, min(run.committed() + rnd.randint(200, 800), len(stream)))
+    worker.kill()
+    run.faults["SIGKILL mid-stream"] += 1
+    producer.join(120)
+    assert not producer.is_alive()
+    for part in (more[: len(more) // 2], more[len(more) // 2 :]):  # the process kills itself while chDB writes a part
+        run.produce(part)
+        bomb = run.worker(env={"OMNIMETER_FAULTS": "crash_during_insert=0.3"})
+        deadline = time.monotonic() + 60
+        while bomb.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not bomb.alive() and "SIGKILL during insert into" in bomb.log_tail(), bomb.log_tail()
+        run.faults["SIGKILL during a ClickHouse insert"] += 1
+    joining = run.worker()  # the killed members are still in the group until their sessions time out
+    time.sleep(rnd.uniform(1.0, 2.5))  # joining the group: partitions being assigned
+    joining.kill()
+    run.faults["SIGKILL while joining (rebalance)"] += 1
+    last = run.worker()
+    run.finish(last)
+    assert sum(run.faults.values()) >= 5
+    run.verify()
+
+
+def test_broker_stopped_and_restarted_mid_stream(tmp_path: Path) -> None:
+    broker = LocalKafka(tmp_path / "broker", _cache_dir(), port=free_port(), controller_port=free_port())
+    bootstrap = broker.up()
+    try:
+        run = Scenario.create("broker restart", bootstrap, tmp_path / "run", flush_interval_s=0.3)
+        recs = run.traffic(6_000, seed=43, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
+        run.produce(recs[: len(recs) // 2], rate=1500.0)
+        worker = run.worker()
+        run.wait_committed(worker, 500)
+        assert broker.down()
+        run.faults["broker stopped"] += 1
+        time.sleep(5)  # the worker retries its fetches and commits meanwhile
+        assert broker.up() == bootstrap
+        run.faults["broker restarted"] += 1
+        run.produce(recs[len(recs) // 2 :], rate=1500.0)
+        run.finish(worker, timeout_s=240)
+        run.verify()
+    finally:
+        broker.down()
+
+
+def _post(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as r:
+        return json.load(r)
+
+
+def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("clickhouse down", kafka, tmp_path, flush_interval_s=0.3)
+    worker = run.worker(env={"OMNIMETER_FAULTS": "on"})
+    recs = run.traffic(5_000, seed=47, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
+    run.produce(recs[:1000])
+    run.wait_committed(worker, 1)
+    port = run.settings.worker_web_port
+    _post(f"http://127.0.0.1:{port}/faults/sink-down?seconds=12")
+    run.faults["ClickHouse refusing for 12 s"] += 1
+    time.sleep(0.5)
+    before = run.committed()
+    run.produce(recs[1000:], rate=2000.0)
+    time.sleep(2)
+    assert run.committed() == before, "nothing is acked while ClickHouse refuses"
+    s = run.settings
+    lag = sum(p.lag for p in group_lag(s.kafka_bootstrap, s.consumer_group, s.topics.usage))
+    assert lag > 1000, f"lag grows while the sink is down (lag {lag})"
+    run.finish(worker, timeout_s=240)
+    assert "retrying" in worker.log_tail(1_000_000)
+    run.verify()
+
+
+def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("duplicates + replay from 0", kafka, tmp_path, flush_interval_s=0.3)
+    recs = run.traffic(5_000, seed=53, batch_size=20, batch_share=0.6, duplicate_rate=0.05, malformed_rate=0.01)
+    run.produce(recs)
+    batches = [r for r in recs if r.headers[0][1] == b"application/cloudevents-batch+json"][:10]
+    singles = [r for r in recs if r.valid_ids and r.headers[0][1] == b"application/cloudevents+json"][:50]
+    run.produce(batches + singles)  # the same batch records and events again
+    run.faults[f"resent {len(batches)} batches + {len(singles)} events"] += 1
+    worker = run.worker()
+    run.finish(worker)
+    admin = AdminClient({"bootstrap.servers": kafka})
+    offsets = [TopicPartition(run.settings.topics.usage, p, 0) for p in range(run.settings.topics.usage_partitions)]
+    for fut in admin.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(run.settings.consumer_group, offsets)]
+    ).values():
+        fut.result(30)
+    run.faults["every partition replayed from offset 0"] += 1
+    worker = run.worker()
+    run.finish(worker)
+    assert "outcomes already stored" in worker.log_tail(1_000_000)
+    run.verify()
+
+    # operators' check: a deliberately corrupted table is found
+    assert run.reconcile_rows() == []
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    try:
+        db = store.db
+        store.command(
+            f"INSERT INTO {db}.raw_events SELECT * FROM {db}.raw_events LIMIT 3", settings={"insert_deduplicate": 0}
+        )
+        store.command(f"DELETE FROM {db}.billable_lines WHERE meter = 'voice.calls' AND kafka_partition = 1")
+    finally:
+        store.close()
+    out = run.reconcile_cli()
+    assert out.returncode == 1, out.stdout
+    assert "stored 2 times" in out.stdout and "rollup_minute" in out.stdout and "voice.calls" in out.stdout
+
+
+def test_late_out_of_order_and_future_events(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("late, out of order, future", kafka, tmp_path)
+    now = datetime.now(UTC)
+    late = run.traffic(3_000, seed=59, start=now - timedelta(days=45), span=timedelta(days=40), batch_size=10,
+                       batch_share=0.3, duplicate_rate=0.02)  # fmt: skip
+    fresh = run.traffic(2_000, seed=61, batch_size=10, batch_share=0.3)
+    mixed = late + fresh
+    random.Random(3).shuffle(mixed)  # out of order: weeks-old events interleaved with live ones
+    future = []
+    for i, skew in enumerate((timedelta(minutes=10), timedelta(hours=3), timedelta(days=2))):
+        env = {"specversion": "1.0", "id": f"future-{i}", "source": "telephony", "type": "video_call.completed",
+               "time": (now + skew).isoformat(), "subject": "tenant-001", "datacontenttype": "application/json",
+               "data": {"duration_s": 60}}  # fmt: skip
+        future.append(Record(env["subject"].encode(), json.dumps(env).encode(), CT, malformed=["future_time"]))
+    run.produce(mixed + future)
+    run.faults["late (40 days, previous cycles)"] += sum(len(r.valid_ids) for r in late)
+    run.faults["future beyond skew"] += len(future)
+    worker = run.worker()
+    run.finish(worker)
+    run.verify()
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    try:
+        cycles = store.query_rows(f"SELECT tenant_id, uniqExact(cycle_start) FROM {store.db}.billable_lines "
+                                  "GROUP BY tenant_id")  # fmt: skip
+    finally:
+        store.close()
+    assert any(n >= 2 for _, n in cycles), "late events were rated in the cycle of their event time"
+
+
+def _hostile(now: datetime) -> list[Record]:
+    def env(i: int, **over: object) -> dict[str, object]:
+        doc = {"specversion": "1.0", "id": f"hostile-{i}", "source": "fuzz", "type": "call.completed",
+               "time": now.isoformat(), "subject": "tenant-001", "datacontenttype": "application/json",
+               "data": {"direction": "outbound", "account": "+15550000001", "contact": "+5730012345", "answered": True,
+                        "duration_s": 30}}  # fmt: skip
+        doc.update(over)
+        return doc
+
+    def data(i: int, **over: object) -> dict[str, object]:
+        d = env(i)
+        return env(i, data={**d["data"], **over})  # type: ignore[dict-item]
+
+    good = json.dumps(env(0)).encode()
+    cases: list[tuple[bytes, str]] = [
+        (good[: len(good) // 2], "not_json"),  # truncated
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "not_json"),  # deep nesting
+        (json.dumps(data(1, account="x" * 60_000)).encode(), "invalid_field"),  # a huge string
+        (b'{"x":"' + b"a" * 150_000 + b'"}', "oversized"),
+        (json.dumps(data(2, duration_s="ten")).encode(), "invalid_field"),  # wrong type
+        (json.dumps(data(3, answered="maybe")).encode(), "invalid_field"),
+        (good[:30] + b"\xc3\x28" + good[30:], "not_utf8"),
+        (json.dumps(env(4, subject="tenant-nobody")).encode(), "unknown_tenant"),
+        (json.dumps(data(5, duration_s=-30)).encode(), "invalid_field"),  # negative duration
+        (json.dumps(env(6, time="2026-13-45T99:00:00Z")).encode(), "bad_time"),
+        (b"[]", "empty_batch"),
+        (b"null", "not_envelope"),
+        (json.dumps(env(7, type="call.teleported")).encode(), "unknown_type"),
+        (json.dumps({k: v for k, v in env(8).items() if k != "id"}).encode(), "missing_field"),
+    ]
+    return [Record(b"tenant-001", value, CT, malformed=[reason]) for value, reason in cases]
+
+
+def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("hostile input", kafka, tmp_path, max_record_bytes=100_000)
+    recs = run.traffic(3_000, seed=67, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
+    hostile = _hostile(datetime.now(UTC))
+    mixed = recs[:1500] + hostile + recs[1500:]
+    run.produce(mixed)
+    run.faults["hostile records"] += len(hostile)
+    worker = run.worker()
+    run.finish(worker)
+    run.verify()  # every hostile record is in rejected_events and on the DLQ topic with its reason
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    try:
+        rows = store.query_rows(
+            f"SELECT event_id, reason, field FROM {store.db}.rejected_events WHERE event_id LIKE 'hostile-%'"
+        )
+    finally:
+        store.close()
+    got = {e: (r, f) for e, r, f in rows}
+    assert got["hostile-1"] == ("invalid_field", "data.account")
+    assert got["hostile-5"] == ("invalid_field", "data.duration_s")
+    assert got["hostile-4"][0] == "unknown_tenant"
+    assert worker.proc is not None and worker.proc.returncode == 0
+
+
+def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) -> None:
+    run = Scenario.create("reference change mid-stream", kafka, tmp_path, flush_interval_s=0.3)
+    first = run.traffic(3_000, seed=71, batch_size=10, batch_share=0.3)
+    second = run.traffic(3_000, seed=73, batch_size=10, batch_share=0.3)
+    worker = run.worker()
+    run.produce(first)
+    run.finish(worker)
+    # new prices (a new version of the direct book) and a number moved to another billing unit
+    prices = (
+        (REF / "prices.yaml")
+        .read_text()
+        .replace('id: platform-direct\n    version: "2026.1"', 'id: platform-direct\n    version: "2026.2"', 1)
+        .replace('sms.outbound.segments: {unit: "0.0079"', 'sms.outbound.segments: {unit: "0.0100"', 1)
+    )
+    assert "2026.2" in prices
+    (tmp_path / "prices-2.yaml").write_text(prices)
+    doc = directory_doc(build_world(7, 8))
+    direct = next(t["id"] for t in doc["tenants"] if not t["reseller"])
+    moved = next(a for a in doc["accounts"] if a["tenant"] == direct and a["channel"] == "sms")
+    old_unit = moved["billing_unit"]
+    moved["billing_unit"] = next(b["id"] for b in doc["billing_units"] if b["tenant"] == direct and b["id"] != old_unit)
+    (tmp_path / "directory-2.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    run.apply("prices", tmp_path / "prices-2.yaml")
+    run.apply("directory", tmp_path / "directory-2.yaml")
+    run.faults["prices + directory applied mid-stream"] += 1
+    time.sleep(1)
+    worker = run.worker()
+    time.sleep(8)  # the new worker has read the new versions before the second half arrives
+    run.produce(second)
+    run.finish(worker)
+    run.verify(rating=False)
+    first_ids = {i for r in first for (_, _, i) in r.valid_ids}
+    second_ids = {i for r in second for (_, _, i) in r.valid_ids}
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    try:
+        rows = store.query_rows(f"SELECT event_id, book_platform, account, billing_unit FROM {store.db}.billable_lines "
+                                "WHERE book_platform LIKE 'platform-direct@%'")  # fmt: skip
+    finally:
+        store.close()
+    books = {(i in first_ids, b) for i, b, _, _ in rows if i in first_ids | second_ids}
+    assert books == {(True, "platform-direct@2026.1"), (False, "platform-direct@2026.2")}
+    units = {(i in first_ids, u) for i, _, a, u in rows if a == moved["id"]}
+    assert (True, old_unit) in units and (False, moved["billing_unit"]) in units and len(units) == 2
