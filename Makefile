@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools demo test lint bench clean
+.PHONY: setup tools demo test faults lint bench clean
 
 $(BIN)/omnimeter: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,9 @@ lint: setup
 
 test: lint tools
 	$(BIN)/pytest -q
+
+faults: setup  # the fault-injection suite alone (also part of `make test`)
+	$(BIN)/pytest -q tests/faults
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -4,11 +4,13 @@ billable_lines (equal to offline rating) vs rollups, and `omnimeter reconcile` m
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,15 @@ from confluent_kafka.admin import AdminClient
 
 from omnimeter.kafka_admin import group_lag
 from omnimeter.localkafka import LocalKafka
+from omnimeter.offline_rate import read_events
 from omnimeter.traffic import Record, build_world, directory_doc
+from pricing.books import parse_price_books
+from pricing.rating import MemoryState, Rater
+from schemas.directory import parse_directory
 from sinks.clickhouse import connect
 from tests.conftest import _cache_dir, free_port
 from tests.faults.harness import Scenario
-from tests.integration.rating_check import REF
+from tests.integration.rating_check import REF, assert_same_totals, stream_totals
 
 pytestmark = pytest.mark.integration
 
@@ -268,6 +274,20 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
     run.produce(second)
     run.finish(worker)
     run.verify(rating=False)
+    # offline: the first half rated with the first versions, the second with the new ones, one state
+    state = MemoryState()
+    books1, books2 = (parse_price_books((REF / "prices.yaml").read_text()), parse_price_books(prices))
+    dir1, dir2 = (
+        parse_directory(run.directory.read_text()),
+        parse_directory((tmp_path / "directory-2.yaml").read_text()),
+    )
+    want: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, int]] = {}
+    for part, books, direc in ((first, books1, dir1), (second, books2, dir2)):
+        rater = Rater(books, direc, state)
+        for ln in (ln for e in read_events(run.write_events(part), io.StringIO()) for ln in rater.rate(e)):
+            q, a, r, n = want.get((ln.tenant_id, ln.meter), (Decimal(0), Decimal(0), Decimal(0), 0))
+            want[(ln.tenant_id, ln.meter)] = (q + ln.quantity, a + ln.amount_platform, r + ln.amount_reseller, n + 1)
+    assert_same_totals(stream_totals(run.settings), want)
     first_ids = {i for r in first for (_, _, i) in r.valid_ids}
     second_ids = {i for r in second for (_, _, i) in r.valid_ids}
     store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
