@@ -12,12 +12,19 @@ $(BIN)/omnimeter: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-setup: $(BIN)/omnimeter
+# the dashboard's Chart.js, served locally (no CDN)
+reports/web/node_modules/.package-lock.json: reports/web/package-lock.json
+	npm ci --prefix reports/web --no-audit --no-fund --loglevel=error
 
-# promtool and prometheus (Debian's package) for the alert-rule tests and the scrape test
+setup: $(BIN)/omnimeter reports/web/node_modules/.package-lock.json
+
+# promtool and prometheus (Debian's package) for the alert-rule and scrape tests; chromium for the
+# dashboard's browser test
 tools:
 	@command -v promtool >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends prometheus; }
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q chromium; }
 
 demo: setup
 	$(BIN)/omnimeter demo

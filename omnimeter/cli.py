@@ -322,14 +322,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from omnimeter.tokens import load_secret
     from reports.api import ReportsAPI
+    from reports.web.app import Dashboard
     from sinks.clickhouse import connect
     from streams.control import serve
 
     settings = _settings(args)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
-    api = ReportsAPI(store, load_secret(settings.data_dir, settings.api_secret))
-    server = serve(args.host or settings.metrics_host, args.port, api=api)
-    print(f"reports API on http://{server.server_address[0]}:{server.server_address[1]}/api/v1", file=sys.stderr)
+    secret = load_secret(settings.data_dir, settings.api_secret)
+    server = serve(args.host or settings.metrics_host, args.port, api=ReportsAPI(store, secret),
+                   dashboard=Dashboard(store, secret))  # fmt: skip
+    host, port = server.server_address[0], server.server_address[1]
+    print(f"reports API on http://{host}:{port}/api/v1, dashboard on http://{host}:{port}/ui", file=sys.stderr)
     try:
         while True:
             time.sleep(3600)

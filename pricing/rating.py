@@ -162,7 +162,7 @@ class Rater:
             line_index=index,
             event_time=event.time,
             cycle_start=cycle,
-            channel=str(getattr(d, "channel", "") or ""),
+            channel=event.channel,
             country=usage.country or "",
             account=account,
             billing_unit=(acct.billing_unit or "") if acct else "",

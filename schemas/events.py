@@ -140,6 +140,23 @@ class _Envelope(BaseModel):
     def extensions(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    @property
+    def channel(self) -> str:
+        """The channel the event is reported under: the data's channel, else the one its type implies
+        (voice, video, bot, seat)."""
+        ch = getattr(self.data, "channel", None)
+        if ch is not None:
+            return str(ch.value if hasattr(ch, "value") else ch)
+        return _CHANNEL_BY_TYPE.get(self.type, "")  # type: ignore[attr-defined]
+
+
+_CHANNEL_BY_TYPE = {
+    "call.completed": "voice",
+    "video_call.completed": "video",
+    "seat.active": "seat",
+    "bot.turn": "bot",
+}
+
 
 class MessageSent(_Envelope):
     type: Literal["message.sent"]

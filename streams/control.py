@@ -1,5 +1,6 @@
-"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume, and the
-reports API under /api/v1 (the worker holds the store, so it answers the reports while it runs).
+"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume, the
+reports API under /api/v1 and the dashboard under /ui (the worker holds the store, so it answers the
+reports while it runs).
 
 Pausing stops the ingest agent from taking records (the worker stays in its consumer group, keeps its
 partitions and keeps serving metrics, so lag visibly grows); resuming continues where it stopped.
@@ -18,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from omnimeter.faults import FAULTS
 from reports.api import ReportsAPI
+from reports.web.app import Dashboard
 from streams.metrics import WorkerMetrics
 
 
@@ -46,17 +48,31 @@ def serve(
     metrics: WorkerMetrics | None = None,
     switch: PauseSwitch | None = None,
     api: ReportsAPI | None = None,
+    dashboard: Dashboard | None = None,
 ) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
+        def _send(
+            self, code: int, body: bytes, ctype: str = "application/json", headers: list[tuple[str, str]] | None = None
+        ) -> None:
             self.send_response(code)
             self.send_header("Content-Type", ctype)
+            for k, v in headers or ():
+                self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
+        def _ui(self, method: str, body: bytes = b"") -> None:
+            assert dashboard is not None
+            code, ctype, out, extra = dashboard.handle(
+                method, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+            )
+            self._send(code, out, ctype, extra)
+
         def do_GET(self) -> None:
-            if api is not None and self.path.startswith("/api/"):
+            if dashboard is not None and (self.path == "/ui" or self.path.startswith("/ui/")):
+                self._ui("GET")
+            elif api is not None and self.path.startswith("/api/"):
                 code, ctype, body = api.handle(self.path, {k.lower(): v for k, v in self.headers.items()})
                 self._send(code, body, ctype)
             elif metrics is not None and self.path.startswith("/metrics"):
@@ -68,7 +84,10 @@ def serve(
                 self._send(404, b'{"error": "not found"}')
 
         def do_POST(self) -> None:
-            if FAULTS.enabled and self.path.startswith("/faults/sink-down"):
+            if dashboard is not None and self.path.startswith("/ui/"):
+                length = min(int(self.headers.get("Content-Length") or 0), 65536)
+                self._ui("POST", self.rfile.read(length))
+            elif FAULTS.enabled and self.path.startswith("/faults/sink-down"):
                 seconds = float(parse_qs(urlsplit(self.path).query).get("seconds", ["10"])[0])
                 FAULTS.sink_down_for(seconds)
                 self._send(200, json.dumps({"sink_down_s": seconds}).encode())

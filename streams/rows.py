@@ -54,18 +54,6 @@ DUPLICATE_COLUMNS = (
     "seen_at",
 )
 
-_CHANNEL_BY_TYPE = {"call.completed": "voice", "video_call.completed": "video", "seat.active": "seat"}
-
-
-def channel_of(event: UsageEvent) -> str:
-    """The channel an event is reported under: the data's channel, else one implied by its type."""
-    ch = getattr(event.data, "channel", None)
-    if ch is not None:
-        return str(ch.value if hasattr(ch, "value") else ch)
-    if event.type == "bot.turn":
-        return "bot"
-    return _CHANNEL_BY_TYPE.get(event.type, "")
-
 
 def _json(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
@@ -80,7 +68,7 @@ def raw_row(event: UsageEvent, rec: ConsumedRecord, index: int, now: datetime) -
         event.time,
         event.specversion,
         event.datacontenttype,
-        channel_of(event),
+        event.channel,
         _json(event.data.model_dump(mode="json", exclude_unset=True)),
         _json(event.extensions),
         rec.topic,

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from omnimeter.config import Settings
 from omnimeter.tokens import load_secret
 from reports.api import ReportsAPI
+from reports.web.app import Dashboard
 from sinks.clickhouse import connect
 from streams.app import create_app
 from streams.control import PauseSwitch, serve
@@ -28,8 +29,11 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     store.observer = metrics
     switch = PauseSwitch(metrics)
     if settings.worker_web_port:
-        api = ReportsAPI(store, load_secret(settings.data_dir, settings.api_secret))
-        serve(settings.metrics_host, settings.worker_web_port, metrics, switch, api)
+        secret = load_secret(settings.data_dir, settings.api_secret)
+        serve(
+            settings.metrics_host, settings.worker_web_port, metrics, switch, ReportsAPI(store, secret),
+            Dashboard(store, secret),
+        )  # fmt: skip
     lag = LagPoller(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
         settings.kafka_bootstrap,

@@ -1,0 +1,215 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright) against a running worker with
+generated traffic: sign in, change the period, expand a user row, compare totals with the JSON API, save
+a screenshot of every page, export CSV, and check that a tenant token cannot open another tenant's page.
+
+Screenshots go to $OMNIMETER_SCREENSHOTS (docs/screenshots/ for the README) or the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from omnimeter.config import Settings, Topics
+from omnimeter.kafka_admin import ensure_topics, topic_specs
+from omnimeter.simulate import Ledger
+from omnimeter.tokens import issue, load_secret
+from omnimeter.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
+from reports.scope import Scope
+from tests.conftest import free_port
+from tests.integration.rating_check import REF
+from tests.kafka_io import produce_plain
+
+pytestmark = pytest.mark.integration
+DAYS = 14
+
+
+class Site:
+    def __init__(self, settings: Settings, tenants: list[dict[str, Any]]) -> None:
+        self.settings = settings
+        self.base = f"http://127.0.0.1:{settings.worker_web_port}"
+        self.tenants = tenants
+        self.first = (datetime.now(UTC) - timedelta(days=DAYS + 1)).date().isoformat()
+        self.last = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+
+    def token(self, scope: str) -> str:
+        return issue(load_secret(self.settings.data_dir, self.settings.api_secret), Scope.parse(scope))
+
+    def api(self, name: str, scope: str, **params: str) -> dict[str, Any]:
+        url = f"{self.base}/api/v1/reports/{name}?{urllib.parse.urlencode(params)}"
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token(scope)}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+
+
+@pytest.fixture(scope="module")
+def site(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        data_dir=tmp, kafka_bootstrap=kafka, consumer_group=f"ui-{tag}", worker_web_port=free_port(),
+        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
+    )  # fmt: skip
+    ensure_topics(kafka, topic_specs(settings.topics))
+    doc = directory_doc(build_world(13, 6))
+    (tmp / "directory.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    for kind, path in (("directory", tmp / "directory.yaml"), ("prices", REF / "prices.yaml")):
+        subprocess.run([sys.executable, "-m", "omnimeter", kind, "apply", str(path)], check=True,
+                       env=settings_env(settings), capture_output=True, timeout=60)  # fmt: skip
+    n = 4_000
+    start = datetime.now(UTC) - timedelta(days=DAYS)
+    traffic = Traffic(build_world(13, 6), seed=5, start=start, step=timedelta(days=DAYS - 0.5) / (n * 1.05))
+    produce_plain(kafka, settings.topics.usage, records(traffic, n, batch_size=20, batch_share=0.5), Ledger())
+    worker = WorkerProcess(settings).start()
+    try:
+        wait_caught_up(settings, timeout_s=180, worker=worker)
+        yield Site(settings, doc["tenants"])
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed: make tools installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = Path(os.environ.get("OMNIMETER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def sign_in(page: Page, site: Site, scope: str) -> None:
+    page.goto(f"{site.base}/ui/signin")
+    page.fill("#token", site.token(scope))
+    page.click("#signin")
+    page.wait_for_url("**/ui/overview**")
+    assert page.inner_text("#scope") == scope
+
+
+def cells(page: Page, section: str, column: str) -> list[str]:
+    return page.eval_on_selector_all(
+        f'#sec-{section} tbody td[data-col="{column}"]', "els => els.map(e => e.textContent)"
+    )
+
+
+def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    sign_in(page, site, "platform")
+    page.screenshot(path=shots / "overview-today.png", full_page=True)
+
+    # change the period: a custom range over the generated traffic, by week
+    page.select_option("#period", "custom")
+    page.fill("#from", site.first)
+    page.fill("#to", site.last)
+    page.select_option("#group_by", "week")
+    page.click("#apply")
+    page.wait_for_selector("canvas[data-ready='1']", state="attached")
+    assert "period=custom" in page.url and site.first in page.inner_text("#notice")
+    page.screenshot(path=shots / "overview.png", full_page=True)
+    api = site.api("services", "platform", period="custom", **{"from": site.first, "to": site.last})
+    assert cells(page, "by_service", "cost") == [r["cost"] for r in api["sections"]["by_service"]]
+    total = sum(Decimal(r["cost"]) for r in api["sections"]["by_service"])
+    assert Decimal(page.inner_text("#total-cost")) == total and total > 0
+    assert page.inner_text("#freshness") == api["freshness"]["newest_event"]
+
+    # users: expand the first user's row, its channels add up to its activity
+    page.click("#nav-users")
+    page.wait_for_selector("#sec-users")
+    first = page.locator("#sec-users button.expand").first
+    detail_id = first.get_attribute("data-target")
+    assert page.locator(f"#{detail_id}").is_hidden()
+    first.click()
+    assert page.locator(f"#{detail_id}").is_visible()
+    row = first.locator("xpath=ancestor::tr")
+    activity = int(row.locator('td[data-col="activity"]').inner_text())
+    inner = page.eval_on_selector_all(
+        f"#{detail_id} table.inner tr td:nth-child(2)", "els => els.map(e => e.textContent)"
+    )
+    assert sum(int(x) for x in inner) == activity
+    users_api = site.api("users", "platform", period="custom", **{"from": site.first, "to": site.last})
+    assert cells(page, "users", "cost") == [r["cost"] for r in users_api["sections"]["users"]]
+    page.screenshot(path=shots / "users.png", full_page=False)
+
+    tenant = next(t for t in site.tenants if t["reseller"])
+    for name, query in (
+        ("services", ""), ("whatsapp", ""), ("resellers", "&with_expenses=true"), ("billing-units", ""),
+        ("allocation", f"&tenant={tenant['id']}&amount=1200&by=billing_unit&meter=whatsapp."),
+        ("cycle", f"&tenant={tenant['id']}"),
+    ):  # fmt: skip
+        page.goto(f"{site.base}/ui/{name}?period=custom&from={site.first}&to={site.last}&group_by=week{query}")
+        assert page.locator(".error").count() == 0, page.inner_text("main")
+        assert "Estimate." in page.inner_text("#notice")
+        page.screenshot(path=shots / f"{name}.png", full_page=name in ("cycle", "allocation"))
+    assert cells(page, "charges", "lines_amount")  # the cycle page, last above
+    page.goto(f"{site.base}/ui/allocation?period=custom&from={site.first}&to={site.last}&tenant={tenant['id']}"
+              "&amount=1200&by=billing_unit&meter=whatsapp.")  # fmt: skip
+    assert sum(Decimal(x) for x in cells(page, "allocation", "amount")) == Decimal("1200.00")
+
+    # CSV export of a table, with the session cookie
+    href = page.get_attribute("#sec-allocation a.csv", "href")
+    csv = page.request.get(f"{site.base}{href}").text()
+    assert csv.splitlines()[0].startswith("section,center,usage,share_percent,amount")
+
+    # works offline: every request stayed on this server
+    assert requested and all(u.startswith(site.base) for u in requested), {
+        u for u in requested if not u.startswith(site.base)
+    }
+    page.close()
+
+
+def test_cycle_page_shows_progress_bars(site: Site, browser: Browser) -> None:
+    page = browser.new_page()
+    tenant = site.tenants[0]["id"]
+    sign_in(page, site, f"tenant:{tenant}")
+    page.goto(f"{site.base}/ui/cycle")
+    api = site.api("cycle", f"tenant:{tenant}")
+    assert page.locator("#credit").is_visible()
+    assert api["sections"]["credit"][0]["used_percent"] in page.inner_text("#credit")
+    assert cells(page, "charges", "lines_amount") == [r["lines_amount"] for r in api["sections"]["charges"]]
+    page.close()
+
+
+def test_a_tenant_token_cannot_open_another_tenants_page(site: Site, browser: Browser, shots: Path) -> None:
+    page = browser.new_page()
+    mine, other = site.tenants[0]["id"], site.tenants[1]["id"]
+    sign_in(page, site, f"tenant:{mine}")
+    options = page.eval_on_selector_all("#tenant option", "els => els.map(e => e.value)")
+    assert options == ["", mine]
+    response = page.goto(f"{site.base}/ui/services?tenant={other}")
+    assert response is not None and response.status == 403
+    assert page.locator("#forbidden").is_visible() and page.locator("#sec-by_meter").count() == 0
+    page.screenshot(path=shots / "forbidden.png")
+    csv = page.request.get(f"{site.base}/ui/export/services/by_meter.csv?tenant={other}")
+    assert csv.status == 403
+    response = page.goto(f"{site.base}/ui/services")
+    assert response is not None and response.status == 200
+    page.goto(f"{site.base}/ui/signout")
+    assert "/ui/signin" in page.url
+    page.goto(f"{site.base}/ui/services")
+    assert "/ui/signin" in page.url  # signed out: no cookie, no data
+    page.close()
