@@ -181,6 +181,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports.scope import Forbidden, NotFound
     from sinks.clickhouse import connect
     from sinks.exceptions import SinkError
+    from sinks.rollups import refresh_quietly
 
     settings = _settings(args)
     request = _report_request(args)
@@ -191,6 +192,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise
         return _report_from_worker(settings, args, request)
     try:
+        refresh_quietly(store, _zones(store))  # a crashed worker may have left the last lines
         doc = run_report(store, args.name, request).to_json()
     except (ValueError, Forbidden, NotFound) as e:
         raise OmnimeterError(str(e)) from None
@@ -198,6 +200,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         store.close()
     print(render_report(doc, Format(args.format)), end="")
     return 0
+
+
+def _zones(store) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from reports.reference import NoReferenceData, load_reference
+
+    try:
+        return load_reference(store).directory.time_zones()
+    except NoReferenceData:
+        return {}
 
 
 def _report_from_worker(settings: Settings, args: argparse.Namespace, request: object) -> int:
@@ -324,10 +335,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from reports.api import ReportsAPI
     from reports.web.app import Dashboard
     from sinks.clickhouse import connect
+    from sinks.rollups import refresh_quietly
     from streams.control import serve
 
     settings = _settings(args)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    refresh_quietly(store, _zones(store))
     secret = load_secret(settings.data_dir, settings.api_secret)
     server = serve(args.host or settings.metrics_host, args.port, api=ReportsAPI(store, secret),
                    dashboard=Dashboard(store, secret))  # fmt: skip

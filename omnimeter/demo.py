@@ -3,7 +3,8 @@
 Local Kafka up -> topics -> directory and price books (deploy/reference) -> worker (a child process that
 owns the chdb store) -> generated traffic with 3% duplicates and 1% malformed records, half of it in batch
 records -> wait until the worker committed everything -> stop the worker -> summary of what was stored,
-dropped and dead-lettered, and the estimated charges.
+dropped and dead-lettered, the estimated charges, and two of the administrators' reports (services this
+month, the resellers' companies), with how to open the dashboard.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from omnimeter.simulate import produce
 from omnimeter.traffic import Traffic, build_world, records
 from omnimeter.workerproc import WorkerProcess, wait_caught_up
 from reports.billing_summary import billing_summary
+from reports.catalog import run_report
 from reports.ingest_summary import ingest_summary
-from reports.render import Format, render
+from reports.model import Request
+from reports.render import Format, render, render_report
 from sinks.clickhouse import connect
 from streams.reference import publish
 
@@ -57,10 +60,19 @@ def run_demo(
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
     try:
         print(render(ingest_summary(store) + billing_summary(store), Format(fmt)))
+        this_month = Request(period="this-month", tz="UTC")
+        for name, section in (("services", "by_service"), ("resellers", "companies")):
+            doc = run_report(store, name, this_month).to_json()
+            doc["sections"] = {section: doc["sections"][section]}
+            print(render_report(doc, Format(fmt)))
     finally:
         store.close()
     say(
         f"this run sent {ledger.records} records: {len(ledger.valid)} distinct events, "
         f"{ledger.duplicate_sends} resends, {sum(ledger.malformed.values())} malformed"
+    )
+    say(
+        "more: `omnimeter report users|usage|whatsapp|billing-units|allocation|cycle ...`; the dashboard: "
+        "`omnimeter serve` then http://127.0.0.1:6067/ui with a token from `omnimeter token --scope platform`"
     )
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +49,8 @@ def render(sections: Sequence[Section], fmt: Format, console: Console | None = N
             for r in s.rows:
                 w.writerow([s.title, *map(_plain, r)])
         return buf.getvalue()
-    console = console or Console(width=120, record=True, force_terminal=False)
+    width = max(120, shutil.get_terminal_size((120, 40)).columns)
+    console = console or Console(width=width, record=True, force_terminal=False)
     with console.capture() as cap:
         for s in sections:
             t = Table(title=s.title, title_justify="left")

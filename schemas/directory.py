@@ -101,6 +101,9 @@ class Directory(_Ref):
     queues: tuple[Named, ...] = ()
     bots: tuple[Named, ...] = ()
 
+    def time_zones(self) -> dict[str, str]:
+        return {t.id: t.timezone for t in self.tenants}
+
     def tenant(self, tenant_id: str) -> Tenant | None:
         return self._index()[0].get(tenant_id)
 

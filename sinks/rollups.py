@@ -122,6 +122,15 @@ class Rollups:
         self.store.command(sql, dict(parameters), settings=_NO_DEDUP if sql.startswith("INSERT") else None)
 
 
+def refresh_quietly(store: ClickHouseStore, zones: Mapping[str, str]) -> None:
+    """Bring the rollups up to date once (a graceful worker stop, a report on a store no worker holds).
+    A failure is only logged: the next refresh, by anyone, covers the same buckets."""
+    try:
+        Rollups(store, lambda: zones).refresh()
+    except Exception as e:
+        log.warning("rollup refresh failed: %s", e)
+
+
 def _minute_from_lines(db: str, where: str) -> str:
     return (
         f"INSERT INTO {db}.rollup_minute {_MINUTE} SELECT {_DIMS}, toStartOfMinute(event_time) AS b, {_FROM_LINES}, "

@@ -19,7 +19,6 @@ from faust.types import EventT
 from omnimeter.config import Settings
 from pricing.units import window_step
 from pricing.whatsapp import WindowState
-from schemas.directory import Directory
 from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
@@ -132,7 +131,7 @@ def create_app(
                 )
             )
 
-    rollups = Rollups(store, lambda: time_zones(reference.directory if reference is not None else None))
+    rollups = Rollups(store, lambda: reference.directory.time_zones() if reference and reference.directory else {})
 
     @app.task
     async def flush_when_due() -> None:
@@ -144,22 +143,21 @@ def create_app(
                 async with stage.lock:  # one ClickHouse caller at a time
                     await mirror.sync()
             if stage.lines_stored != rolled_up:
-                seen = stage.lines_stored
+                seen, waiting = stage.lines_stored, stage.not_yet_reported
+                stage.not_yet_reported = []
                 try:
                     started = time.monotonic()
                     await asyncio.to_thread(rollups.refresh)
                     metrics.rollup_refresh.observe(time.monotonic() - started)
+                    metrics.reported(waiting)
                     rolled_up = seen
                 except Exception as e:  # the store is down: the next round recomputes the same buckets
+                    stage.not_yet_reported = waiting + stage.not_yet_reported
                     metrics.rollup_refresh_failures.inc()
                     log.warning("rollup refresh failed (%s); retrying", e)
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app
-
-
-def time_zones(directory: Directory | None) -> dict[str, str]:
-    return {t.id: t.timezone for t in directory.tenants} if directory is not None else {}
 
 
 def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]

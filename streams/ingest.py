@@ -98,6 +98,7 @@ class IngestStage:
         self._replayed: dict[tuple[str, int], set[Position]] = {}
         self._rated: dict[tuple[str, int], set[Position]] = {}
         self.lines_stored = 0  # billable lines stored by this process (the rollup refresh watches it)
+        self.not_yet_reported: list[float] = []  # event times stored since the last rollup refresh
 
     async def add(self, record: ConsumedRecord) -> None:
         position = (record.topic, record.partition, record.offset)
@@ -211,6 +212,8 @@ class IngestStage:
         ]
         await asyncio.to_thread(self.store.write, blocks, retry_for_s=self.config.insert_retry_max_s)
         self.lines_stored += len(lines)
+        if lines and len(self.not_yet_reported) < 1_000_000:
+            self.not_yet_reported += result.event_times
 
         # 6. Make the state changes of these records durable (the window table's changelog) before their
         #    offsets can be committed: a committed record is never consumed again to rebuild them.

@@ -66,6 +66,12 @@ class WorkerMetrics:
             buckets=SHORT_BUCKETS,
             registry=r,
         )
+        self.report_lag = Histogram(
+            "omnimeter_report_visible_lag_seconds",
+            "Event time to visible in the report tables (rollups refreshed), per stored event",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
         self.rollup_refresh_failures = Counter(
             "omnimeter_rollup_refresh_failures_total", "Failed rollup refreshes (each is retried)", registry=r
         )
@@ -153,3 +159,9 @@ class WorkerMetrics:
 
     def insert_failed(self, table: str) -> None:
         self.insert_failures.labels(table).inc()
+
+    def reported(self, event_times: list[float]) -> None:
+        """The events whose lines the last rollup refresh made visible in the reports."""
+        now = time.time()
+        for t in event_times:
+            self.report_lag.observe(max(now - t, 0.0))

@@ -12,6 +12,7 @@ from omnimeter.tokens import load_secret
 from reports.api import ReportsAPI
 from reports.web.app import Dashboard
 from sinks.clickhouse import connect
+from sinks.rollups import refresh_quietly
 from streams.app import create_app
 from streams.control import PauseSwitch, serve
 from streams.lag import LagPoller
@@ -49,5 +50,6 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         worker.execute_from_commandline()
     finally:
         lag.stop()
+        refresh_quietly(store, reference.directory.time_zones() if reference.directory else {})  # reports current
         reference.stop()
         store.close()

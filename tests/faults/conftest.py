@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from tests.faults.harness import FIGURES
+import pytest
+
+from tests.faults.harness import FIGURES, STARTED
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test() -> Iterator[None]:
+    yield
+    while STARTED:
+        STARTED.pop().kill()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -33,6 +33,7 @@ from tests.kafka_io import produce_plain
 
 TENANTS = 8
 FIGURES: list[dict[str, Any]] = []  # printed at the end of the session (tests/faults/conftest.py)
+STARTED: list[WorkerProcess] = []  # killed after each test, passed or not (tests/faults/conftest.py)
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Scenario:
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         w = WorkerProcess(settings, self.tmp / f"worker-{len(self.workers)}.log", env).start()
         self.workers.append(w)
+        STARTED.append(w)
         return w
 
     def committed(self) -> int:
