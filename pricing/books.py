@@ -174,19 +174,35 @@ class PriceBooks(_Model):
     def select(self, audience: Audience, at: datetime, tenant: str, reseller: str | None) -> PriceBook | None:
         """The book that prices `tenant`'s usage at `at` for an audience: a tenant-specific book wins
         over a general one; among those, the latest effective_from <= at."""
-        party = reseller if audience is Audience.RETAIL else "platform"
-        fitting = [
-            b
-            for b in self.books
-            if b.audience is audience
-            and b.party == party
-            and b.effective_from <= at
-            and (not b.tenants or tenant in b.tenants)
-            and (audience is not Audience.WHOLESALE or not b.resellers or reseller in b.resellers)
-        ]
-        if not fitting:
-            return None
-        return max(fitting, key=lambda b: (bool(b.tenants), b.effective_from))
+        for book in self._candidates(audience, tenant, reseller):
+            if book.effective_from <= at:
+                return book
+        return None
+
+    def _candidates(self, audience: Audience, tenant: str, reseller: str | None) -> tuple[PriceBook, ...]:
+        """The books that may price this party's usage, best first (tenant-specific, then the latest
+        effective_from): `select` takes the first already in effect. Cached per party."""
+        cache: dict[tuple[Audience, str, str | None], tuple[PriceBook, ...]] = self.__dict__.setdefault("_cand", {})
+        key = (audience, tenant, reseller)
+        found = cache.get(key)
+        if found is None:
+            party = reseller if audience is Audience.RETAIL else "platform"
+            found = tuple(
+                sorted(
+                    (
+                        b
+                        for b in self.books
+                        if b.audience is audience
+                        and b.party == party
+                        and (not b.tenants or tenant in b.tenants)
+                        and (audience is not Audience.WHOLESALE or not b.resellers or reseller in b.resellers)
+                    ),
+                    key=lambda b: (bool(b.tenants), b.effective_from),
+                    reverse=True,
+                )
+            )
+            cache[key] = found
+        return found
 
 
 def parse_price_books(text: str, file: str = "prices.yaml") -> PriceBooks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from schemas.types import Period
@@ -62,8 +63,14 @@ def cycle_of(at: datetime, signup: date, period: Period, tz: str) -> Cycle:
     """The billing cycle that contains the instant `at` (aware)."""
     if at.tzinfo is None:
         raise ValueError("cycle_of needs an aware datetime")
+    zone = ZoneInfo(tz)  # ZoneInfo caches its instances
+    return _cycle_containing(at.astimezone(zone).date(), signup, period, tz)
+
+
+@lru_cache(maxsize=65_536)
+def _cycle_containing(local_day: date, signup: date, period: Period, tz: str) -> Cycle:
+    """The cycle of a local date (pure, so cached: rating asks once per event, for few distinct days)."""
     zone = ZoneInfo(tz)
-    local = at.astimezone(zone)
-    start = cycle_start_date(signup, local.date(), period)
+    start = cycle_start_date(signup, local_day, period)
     end = _next_start(signup, start, period)
     return Cycle(datetime.combine(start, time(), zone), datetime.combine(end, time(), zone))

@@ -25,8 +25,7 @@ from sinks.migrate import apply_migrations
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_KEYS_PER_QUERY = 10_000
-_MAX_QUERY_BYTES = 16 * 1024 * 1024
+_KEYS_PER_QUERY = 25_000
 Position = tuple[int, int]  # (kafka_offset, batch_index)
 DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
 
@@ -145,22 +144,27 @@ class ClickHouseStore:
         return found
 
     def stored_keys(self, keys: Iterable[DedupeKey], since: datetime) -> set[DedupeKey]:
-        """The subset of `keys` stored in raw_events by an ingest at or after `since`."""
+        """The subset of `keys` stored in raw_events by an ingest at or after `since`.
+
+        The look-up sends flat arrays of tenants and event ids as bound parameters and keeps the exact
+        (tenant, source, id) matches here: a literal tuple set of 20k keys cost ~1.5 s to parse per
+        flush even against an empty table; the arrays cost ~0.25 s (bench notes, issue 7)."""
         keys = list(keys)
         found: set[DedupeKey] = set()
         for i in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[i : i + _KEYS_PER_QUERY]
+            wanted = set(chunk)
             rows = self._retrying(
                 "dedupe look-up in raw_events",
                 lambda c=chunk: self.query_rows(
                     f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
-                    "WHERE (tenant_id, source, event_id) IN %(k)s AND ingested_at >= %(s)s",
-                    {"k": c, "s": since},
-                    settings={"max_query_size": _MAX_QUERY_BYTES},
+                    "WHERE tenant_id IN {t:Array(String)} AND event_id IN {e:Array(String)} "
+                    "AND ingested_at >= {s:DateTime64(3, 'UTC')}",
+                    {"t": sorted({k[0] for k in c}), "e": [k[2] for k in c], "s": since},
                 ),
                 0.0,
             )
-            found.update((t, s, e) for t, s, e in rows)
+            found.update(k for k in ((t, s, e) for t, s, e in rows) if k in wanted)
         return found
 
     def query_rows(

@@ -83,6 +83,8 @@ def create_app(
         stream_buffer_maxsize=20_000,
         topic_partitions=settings.topics.usage_partitions,
         producer_compression_type="zstd",
+        producer_linger=0.02,  # batch the window table's changelog writes (one per WhatsApp message)
+        producer_max_batch_size=262_144,
     )
     windows = app.Table("whatsapp_windows", default=None, partitions=settings.topics.usage_partitions)
 
