@@ -243,19 +243,26 @@ def _report_from_worker(settings: Settings, args: argparse.Namespace, request: o
     return 0
 
 
+def _utc_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """--from/--to of an operator command: dates (UTC days, both included) or ISO date-times (`to` excluded)."""
+    from reports.period import PeriodError, resolve
+
+    try:
+        period = resolve("custom", start, end, "UTC")
+    except PeriodError as e:
+        raise OmnimeterError(str(e)) from None
+    first = period.start or datetime.combine(period.first, datetime.min.time(), UTC)
+    last = period.end or datetime.combine(period.last + timedelta(days=1), datetime.min.time(), UTC)
+    return first, last
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from omnimeter.rebuild import print_progress, rebuild
-    from reports.period import PeriodError, resolve
     from reports.render import Format, Section, render
     from sinks.clickhouse import connect
 
     settings = _settings(args)
-    try:
-        period = resolve("custom", args.start, args.end, "UTC")
-    except PeriodError as e:
-        raise OmnimeterError(str(e)) from None
-    start = period.start or datetime.combine(period.first, datetime.min.time(), UTC)
-    end = period.end or datetime.combine(period.last + timedelta(days=1), datetime.min.time(), UTC)
+    start, end = _utc_range(args.start, args.end)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
     try:
         done = rebuild(store, start, end, args.price_book, args.tenant or (), print_progress())
@@ -274,20 +281,12 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from omnimeter.reconcile import reconcile
-    from reports.period import PeriodError, resolve
     from reports.reference import NoReferenceData, load_reference
     from reports.render import Format, Section, render
     from sinks.clickhouse import connect
 
     settings = _settings(args)
-    start = end = None
-    if args.start or args.end:
-        try:
-            period = resolve("custom", args.start, args.end, "UTC")
-        except PeriodError as e:
-            raise OmnimeterError(str(e)) from None
-        start = period.start or datetime.combine(period.first, datetime.min.time(), UTC)
-        end = period.end or datetime.combine(period.last + timedelta(days=1), datetime.min.time(), UTC)
+    start, end = _utc_range(args.start, args.end) if args.start or args.end else (None, None)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
     try:
         try:

@@ -136,7 +136,9 @@ class LocalKafka:
     def _format(self, props: Path) -> None:
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # "-..." reads as an option to kafka-storage; Kafka avoids it too
+            cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         proc = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
             capture_output=True,

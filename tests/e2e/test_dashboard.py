@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,18 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import ensure_topics, topic_specs
+from omnimeter.config import Settings
 from omnimeter.simulate import Ledger
 from omnimeter.tokens import issue, load_secret
 from omnimeter.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
+from omnimeter.workerproc import WorkerProcess, wait_caught_up
 from reports.scope import Scope
-from tests.conftest import free_port
-from tests.integration.rating_check import REF
+from tests.integration.isolated import apply_reference, isolated_settings
 from tests.kafka_io import produce_plain
 
 pytestmark = pytest.mark.integration
@@ -61,17 +55,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    tag = uuid.uuid4().hex[:8]
-    settings = Settings(
-        data_dir=tmp, kafka_bootstrap=kafka, consumer_group=f"ui-{tag}", worker_web_port=free_port(),
-        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
-    )  # fmt: skip
-    ensure_topics(kafka, topic_specs(settings.topics))
+    settings = isolated_settings(kafka, tmp, "ui")
     doc = directory_doc(build_world(13, 6))
-    (tmp / "directory.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    for kind, path in (("directory", tmp / "directory.yaml"), ("prices", REF / "prices.yaml")):
-        subprocess.run([sys.executable, "-m", "omnimeter", kind, "apply", str(path)], check=True,
-                       env=settings_env(settings), capture_output=True, timeout=60)  # fmt: skip
+    apply_reference(settings, doc, tmp / "directory.yaml")
     n = 4_000
     start = datetime.now(UTC) - timedelta(days=DAYS)
     traffic = Traffic(build_world(13, 6), seed=5, start=start, step=timedelta(days=DAYS - 0.5) / (n * 1.05))

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,16 +17,16 @@ from typing import Any
 
 import yaml
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import ensure_topics, group_lag, topic_specs
+from omnimeter.config import Settings
+from omnimeter.kafka_admin import group_lag
 from omnimeter.reconcile import reconcile
 from omnimeter.simulate import Ledger
 from omnimeter.traffic import Record, Traffic, build_world, directory_doc, records
 from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
 from sinks.clickhouse import connect
 from streams.reference import publish
-from tests.conftest import free_port
 from tests.integration.accounting import assert_exact_account
+from tests.integration.isolated import isolated_settings
 from tests.integration.rating_check import REF, assert_same_totals, offline_totals, stream_totals
 from tests.kafka_io import produce_plain
 
@@ -48,14 +47,7 @@ class Scenario:
 
     @classmethod
     def create(cls, name: str, bootstrap: str, tmp: Path, **overrides: Any) -> Scenario:
-        tag = uuid.uuid4().hex[:8]
-        tmp.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            data_dir=tmp, kafka_bootstrap=bootstrap, consumer_group=f"faults-{tag}", worker_web_port=free_port(),
-            topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
-            **overrides,
-        )  # fmt: skip
-        ensure_topics(bootstrap, topic_specs(settings.topics))
+        settings = isolated_settings(bootstrap, tmp, "faults", **overrides)
         run = cls(name, settings, tmp)
         run.directory.write_text(yaml.safe_dump(directory_doc(build_world(7, TENANTS)), sort_keys=False))
         run.apply("directory", run.directory)

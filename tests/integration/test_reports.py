@@ -27,13 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import ensure_topics, topic_specs
+from omnimeter.config import Settings
 from omnimeter.offline_rate import rate_file
 from omnimeter.simulate import Ledger
 from omnimeter.tokens import issue, load_secret
@@ -47,7 +45,7 @@ from reports.period import GroupBy, bucket_start
 from reports.scope import Scope
 from reports.services import service_of
 from schemas.directory import Directory, parse_directory
-from tests.conftest import free_port
+from tests.integration.isolated import apply_reference, isolated_settings
 from tests.integration.rating_check import REF, write_jsonl
 from tests.kafka_io import produce_plain
 
@@ -103,18 +101,10 @@ def num(x: Decimal) -> str:
 @pytest.fixture(scope="module")
 def pipeline(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     tmp = tmp_path_factory.mktemp("reports")
-    tag = uuid.uuid4().hex[:8]
-    settings = Settings(
-        data_dir=tmp, kafka_bootstrap=kafka, consumer_group=f"reports-{tag}", worker_web_port=free_port(),
-        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
-    )  # fmt: skip
-    ensure_topics(kafka, topic_specs(settings.topics))
+    settings = isolated_settings(kafka, tmp, "reports")
     world = build_world(11, TENANTS)
     dfile = tmp / "directory.yaml"
-    dfile.write_text(yaml.safe_dump(directory_doc(world), sort_keys=False))
-    for kind, path in (("directory", dfile), ("prices", REF / "prices.yaml")):
-        subprocess.run([sys.executable, "-m", "omnimeter", kind, "apply", str(path)], check=True,
-                       env=settings_env(settings), capture_output=True, timeout=60)  # fmt: skip
+    apply_reference(settings, directory_doc(world), dfile)
     n = 9_000
     start = datetime.now(UTC) - timedelta(days=DAYS)
     traffic = Traffic(world, seed=23, start=start, step=timedelta(days=DAYS - 1) / (n * 1.05))

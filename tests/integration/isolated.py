@@ -1,0 +1,38 @@
+"""One isolated pipeline on the session's broker: its own topics, consumer group, HTTP port and store,
+with a directory and the reference price books applied through the CLI, as an operator would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from omnimeter.config import Settings, Topics
+from omnimeter.kafka_admin import ensure_topics, topic_specs
+from omnimeter.workerproc import settings_env
+from tests.conftest import free_port
+from tests.integration.rating_check import REF
+
+
+def isolated_settings(bootstrap: str, data_dir: Path, prefix: str, **overrides: Any) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        data_dir=data_dir, kafka_bootstrap=bootstrap, consumer_group=f"{prefix}-{tag}", worker_web_port=free_port(),
+        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
+        **overrides,
+    )  # fmt: skip
+    ensure_topics(bootstrap, topic_specs(settings.topics))
+    return settings
+
+
+def apply_reference(settings: Settings, directory: dict[str, Any], path: Path) -> None:
+    """Write `directory` to `path` and apply it and deploy/reference/prices.yaml with the CLI."""
+    path.write_text(yaml.safe_dump(directory, sort_keys=False))
+    for kind, file in (("directory", path), ("prices", REF / "prices.yaml")):
+        subprocess.run([sys.executable, "-m", "omnimeter", kind, "apply", str(file)], check=True,
+                       env=settings_env(settings), capture_output=True, timeout=60)  # fmt: skip
