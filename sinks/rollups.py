@@ -6,9 +6,10 @@ ReplacingMergeTree and reads use FINAL. Recomputing a bucket is idempotent, so a
 crash, run by two workers at once, or run again by `omnimeter rebuild` gives the same rows.
 
 Which buckets to recompute: those of lines whose server-side `inserted_at` is newer than the previous
-refresh minus `SLACK` (an insert in flight while a refresh read is caught by the next one). A worker that
-starts takes the newest stored `version` as its mark, so lines stored just before a crash are rolled up
-after the restart.
+refresh minus `SLACK` (5 s: an insert in flight while a refresh read is caught by the next one); every
+30th refresh looks back `WIDE_SLACK` (2 min), so even a slow insert is rolled up within about 30 s. A
+worker that starts takes the newest stored `version` as its mark and looks back wide, so lines stored just
+before a crash are rolled up after the restart. `omnimeter reconcile` checks rollups against the lines.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from sinks.clickhouse import ClickHouseStore
 
 log = logging.getLogger(__name__)
 
-SLACK = timedelta(seconds=60)
+SLACK = timedelta(seconds=5)  # an insert still in flight while a refresh reads is caught by the next
+WIDE_SLACK = timedelta(minutes=2)  # every WIDE_EVERY-th refresh looks this far back: a slow insert is caught too
+WIDE_EVERY = 30
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DIMS = (
     "tenant_id", "reseller_id", "meter", "unit", "channel", "account", "billing_unit", "user_id", "team",
@@ -43,6 +46,7 @@ class Rollups:
         self.store = store
         self.time_zones = time_zones
         self.mark: datetime | None = None
+        self._count = 0
 
     def _now(self) -> datetime:
         return _utc(self.store.query_rows("SELECT now64(6, 'UTC')")[0][0])
@@ -54,7 +58,9 @@ class Rollups:
         if self.mark is None:
             newest = self.store.query_rows(f"SELECT max(version) FROM {db}.rollup_minute")[0][0]
             self.mark = _utc(newest) if newest and newest.year > 1970 else EPOCH
-        since = max(self.mark - SLACK, EPOCH)
+        self._count += 1
+        slack = WIDE_SLACK if self._count % WIDE_EVERY == 1 else SLACK  # wide on the first one too
+        since = max(self.mark - slack, EPOCH)
         now = self._now()
         new = f"FROM {db}.billable_lines WHERE inserted_at > %(since)s"
         p = {"since": since, "v": now}
