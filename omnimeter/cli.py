@@ -320,6 +320,24 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store(args: argparse.Namespace) -> int:
+    from sinks.clickhouse import connect
+    from sinks.shared import serve_store
+
+    settings = _settings(args)
+    url = settings.resolved_clickhouse_url
+    if not url.startswith("chdb://"):
+        raise OmnimeterError(f"store serve shares an embedded chdb store; the configured store is {url}")
+    store = connect(url, settings.clickhouse_database)
+    server = serve_store(store.client, "127.0.0.1", args.port)
+    print(f"sharing {url} at omnimeter://127.0.0.1:{server.server_address[1]}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from reports.openapi import openapi
 
@@ -455,6 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host")
     sv.add_argument("--port", type=int, default=6067)
     sv.set_defaults(func=cmd_serve)
+
+    ss = sub.add_parser("store", parents=[common], help="share the embedded chdb store with several processes")
+    ss.add_argument("action", choices=["serve"])
+    ss.add_argument("--port", type=int, default=6070, help="127.0.0.1 port; processes use omnimeter://127.0.0.1:PORT")
+    ss.set_defaults(func=cmd_store)
 
     oa = sub.add_parser("openapi", help="print the reports API's OpenAPI document")
     oa.set_defaults(func=cmd_openapi)

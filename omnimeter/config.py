@@ -66,8 +66,10 @@ class Settings(BaseSettings):
     @field_validator("clickhouse_url")
     @classmethod
     def _url_scheme(cls, v: str) -> str:
-        if v and not v.startswith(("chdb://", "http://", "https://")):
-            raise ValueError(f"expected chdb://PATH, http://HOST:8123 or https://HOST:8443, got {v!r}")
+        if v and not v.startswith(("chdb://", "http://", "https://", "omnimeter://")):
+            raise ValueError(
+                f"expected chdb://PATH, http://HOST:8123, https://HOST:8443 or omnimeter://HOST:PORT, got {v!r}"
+            )
         return v
 
     @property

@@ -1,4 +1,5 @@
-"""ClickHouse through clickhouse-connect: ``chdb://PATH`` (the engine in-process) or ``http(s)://HOST:PORT``.
+"""ClickHouse through clickhouse-connect: ``chdb://PATH`` (the engine in-process), ``http(s)://HOST:PORT``, or
+``omnimeter://HOST:PORT`` (an embedded store shared by `omnimeter store serve`, see sinks/shared.py).
 
 Inserts carry an ``insert_deduplication_token`` (the tables keep a deduplication window), so a retry by
 this class or by clickhouse-connect itself never stores a block twice. A failing insert is retried with
@@ -33,7 +34,12 @@ DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
 def connect(url: str, database: str, *, migrate: bool = True, cluster: str | None = None) -> ClickHouseStore:
     """Open the store at `url`, creating the database and applying migrations when `migrate`."""
     try:
-        client = clickhouse_connect.get_client(dsn=url)
+        if url.startswith("omnimeter://"):  # an embedded store shared by `omnimeter store serve`
+            from sinks.shared import SharedStoreClient
+
+            client = SharedStoreClient(url)  # type: ignore[assignment]
+        else:
+            client = clickhouse_connect.get_client(dsn=url)
     except Exception as e:
         hint = " (chdb: is another process holding this path?)" if url.startswith("chdb:") else ""
         raise SinkError(f"cannot open ClickHouse at {url}: {e}{hint}") from e

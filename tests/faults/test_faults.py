@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -22,6 +26,7 @@ from omnimeter.kafka_admin import group_lag
 from omnimeter.localkafka import LocalKafka
 from omnimeter.offline_rate import read_events
 from omnimeter.traffic import Record, build_world, directory_doc
+from omnimeter.workerproc import wait_caught_up
 from pricing.books import parse_price_books
 from pricing.rating import MemoryState, Rater
 from schemas.directory import parse_directory
@@ -300,3 +305,65 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
     assert books == {(True, "platform-direct@2026.1"), (False, "platform-direct@2026.2")}
     units = {(i in first_ids, u) for i, _, a, u in rows if a == moved["id"]}
     assert (True, old_unit) in units and (False, moved["billing_unit"]) in units and len(units) == 2
+
+
+def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_path: Path) -> None:
+    """Two worker processes share one embedded store through `omnimeter store serve`; each is SIGKILLed
+    while the other has just joined the group (partitions moving between them)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
+        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        run = Scenario.create("two workers, rebalances", kafka, tmp_path / "run", batch_max_events=500,
+                              flush_interval_s=0.3, clickhouse_url=f"omnimeter://127.0.0.1:{port}")  # fmt: skip
+        recs = run.traffic(10_000, seed=79, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
+        producer = run.produce_in_background(recs, rate=900.0)
+        rnd = random.Random(13)
+        live = run.worker(worker_id="a", worker_web_port=free_port())
+        run.wait_committed(live, 300)
+        for joiner in ("b", "c"):
+            joining = run.worker(worker_id=joiner, worker_web_port=free_port())
+            state = _wait_for_second_member(run)  # the joiner is in: partitions are being moved
+            time.sleep(rnd.uniform(0.0, 0.5))
+            live.kill()
+            run.faults[f"group {state} when killed"] += 1
+            run.faults["SIGKILL during a rebalance between two workers"] += 1
+            live = joining
+            run.wait_committed(live, min(run.committed() + 200, len(recs)))
+        other = run.worker(worker_id="d", worker_web_port=free_port())  # two live workers to the end
+        producer.join(120)
+        assert not producer.is_alive()
+        wait_caught_up(run.settings, timeout_s=240, worker=live)
+        time.sleep(2.5)
+        assert live.alive() and other.alive()
+        assert live.stop() == 0 and other.stop() == 0
+        run.verify()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _wait_for_second_member(run: Scenario, timeout_s: float = 60) -> str:
+    """Wait until the consumer group has two members; return its state then (a rebalance under way)."""
+    admin = AdminClient({"bootstrap.servers": run.settings.kafka_bootstrap})
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        desc = admin.describe_consumer_groups([run.settings.consumer_group])[run.settings.consumer_group].result(10)
+        if len(desc.members) >= 2 or str(desc.state).endswith(("PREPARING_REBALANCE", "COMPLETING_REBALANCE")):
+            return str(desc.state).rsplit(".", 1)[-1].lower()
+        time.sleep(0.05)
+    raise TimeoutError("the second worker never joined the group")
+
+
+def _wait_for_port(port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
