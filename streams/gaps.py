@@ -9,7 +9,11 @@ sees the hole, seeks the partition back to the first missing offset and drops (d
 arrived too early; Faust delivers it again after the seek.
 
 The first offset expected after an assignment is the group's committed offset (or the partition's
-earliest offset when the group has committed nothing), read from Kafka directly.
+earliest offset when the group has committed nothing), read from Kafka directly, or, for a partition
+this worker kept through the rebalance, the next offset after what it was already delivered, when that
+is further: its commit lags its deliveries (records are acked only after their flush), and seeking back
+to the committed offset on every rebalance made a worker chase records it already held (seen as a
+stall with two workers rebalancing repeatedly).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class GapGuard:
         self.seek = seek
         self.min_seek_interval_s = min_seek_interval_s
         self.expected: dict[tuple[str, int], int] = {}
+        self.before: dict[tuple[str, int], int] = {}  # next offsets delivered before the last rebalance
         self.generation: int | None = None
         self._last_seek: dict[tuple[str, int], tuple[int, float]] = {}
         self.gaps = 0
@@ -58,6 +63,7 @@ class GapGuard:
         """True when the record is the next one of its partition (or a re-delivery of an earlier one)."""
         if generation != self.generation:  # a rebalance: start again from the committed offsets
             self.generation = generation
+            self.before = {**self.before, **self.expected}
             self.expected.clear()
             if self.metrics is not None:
                 self.metrics.rebalances.inc()
@@ -65,6 +71,7 @@ class GapGuard:
         exp = self.expected.get(key)
         if exp is None:
             exp = await asyncio.to_thread(committed_or_earliest, self.bootstrap, self.group, topic, partition)
+            exp = max(exp, self.before.pop(key, exp))
             self.expected[key] = exp
         if offset <= exp:
             self.expected[key] = offset + 1

@@ -43,7 +43,7 @@ def notice(doc: Mapping[str, Any]) -> str:
     fresh = doc["freshness"]["newest_event"] or "no usage in this period"
     p = doc["period"]
     return (
-        f'<p class="notice" id="notice"><b>Estimate.</b> {e(doc["notice"])}<br>'
+        f'<p class="notice" id="notice"><b>Estimate.</b> {e(doc["notice"].removeprefix("Estimate: ").capitalize())}<br>'
         f"Period {e(p['from'])} … {e(p['to'])} ({e(p['time_zone'])}) · newest event included: "
         f'<span id="freshness">{e(fresh)}</span></p>'
     )
