@@ -153,6 +153,10 @@ def serve_store(client: Client, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            log.warning("store client %s went away mid-call (a killed worker?)", client_address)
+
+    return Server((host, port), Handler)

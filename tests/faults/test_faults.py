@@ -314,7 +314,7 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
     server = subprocess.Popen(
         [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
         env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "store.log").open("wb"),
     )  # fmt: skip
     try:
         _wait_for_port(port)
