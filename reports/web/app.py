@@ -119,18 +119,8 @@ class Dashboard:
 
     def _export(self, rest: str, query: dict[str, str], scope: Scope) -> Answer:
         name, _, section = rest.removesuffix(".csv").partition("/")
-        extra: dict[str, object] = {}
-        if query.get("with_expenses") == "true":
-            extra["with_expenses"] = True
-        for key in ("by", "meter", "cycle"):
-            if query.get(key):
-                extra[key] = query[key]
-        if query.get("amount"):
-            from decimal import Decimal
-
-            extra["amount"] = Decimal(query["amount"])
         try:
-            doc = run_report(self.store, name, request_of(query, **extra), scope).to_json()
+            doc = run_report(self.store, name, request_of(query), scope).to_json()
         except Forbidden as err:
             return 403, "text/plain", str(err).encode(), []
         except (ValueError, NotFound, OmnimeterError) as err:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from reports.api import PARAMS
+from reports.api import request_of as api_request_of
 from reports.catalog import run_report
 from reports.model import Request
-from reports.period import GroupBy
 from reports.scope import Scope
 from reports.web.html import chart, e, filters, notice, progress, table
 from sinks.clickhouse import ClickHouseStore
@@ -19,16 +20,16 @@ Doc = dict[str, Any]
 Query = Mapping[str, str]
 
 
-def request_of(query: Query, **extra: Any) -> Request:
+def request_of(query: Query) -> Request:
+    """The API's reading of the page's parameters. A form sends every field: empty ones are left out,
+    and its dates count only with the custom period."""
     custom = query.get("period") == "custom"
-    return Request(
-        tenant=query.get("tenant") or None,
-        reseller=query.get("reseller") or None,
-        period=query.get("period") or "today",
-        start=(query.get("from") or None) if custom else None,
-        end=(query.get("to") or None) if custom else None,
-        group_by=GroupBy(query.get("group_by") or "month"),
-        **extra,
+    return api_request_of(
+        {
+            k: [v]
+            for k, v in query.items()
+            if v and k in PARAMS and k != "format" and (custom or k not in ("from", "to"))
+        }
     )
 
 
@@ -38,16 +39,14 @@ class Page:
     def __init__(self, store: ClickHouseStore, scope: Scope, query: Query, tenants: list[tuple[str, str]]) -> None:
         self.store, self.scope, self.query, self.tenants = store, scope, query, tenants
 
-    def report(self, name: str, **extra: Any) -> Doc:
-        return run_report(self.store, name, request_of(self.query, **extra), self.scope).to_json()
+    def report(self, name: str) -> Doc:
+        return run_report(self.store, name, request_of(self.query), self.scope).to_json()
 
-    def export(self, name: str, section: str, **extra: Any) -> str:
-        keep = {k: v for k, v in self.query.items() if v}
-        keep |= {k: str(v) for k, v in extra.items() if v is not None}
-        return f"/ui/export/{name}/{section}.csv?{urlencode(keep)}"
+    def export(self, name: str, section: str) -> str:
+        return f"/ui/export/{name}/{section}.csv?{urlencode({k: v for k, v in self.query.items() if v})}"
 
-    def tables(self, name: str, doc: Doc, **extra: Any) -> str:
-        return "".join(table(s, rows, self.export(name, s, **extra)) for s, rows in doc["sections"].items())
+    def tables(self, name: str, doc: Doc) -> str:
+        return "".join(table(s, rows, self.export(name, s)) for s, rows in doc["sections"].items())
 
     def head(self, doc: Doc, extra: str = "") -> str:
         return filters(self.query, self.tenants, extra) + notice(doc)
@@ -128,12 +127,12 @@ def whatsapp(p: Page) -> str:
 
 def resellers(p: Page) -> str:
     with_expenses = p.query.get("with_expenses") == "true"
-    doc = p.report("resellers", with_expenses=with_expenses)
+    doc = p.report("resellers")
     box = (
         f'<label><input type="checkbox" name="with_expenses" value="true" id="with_expenses"'
         f"{' checked' if with_expenses else ''}> only companies with expenses</label>"
     )
-    return p.head(doc, box) + p.tables("resellers", doc, with_expenses="true" if with_expenses else None)
+    return p.head(doc, box) + p.tables("resellers", doc)
 
 
 def billing_units(p: Page) -> str:
@@ -157,12 +156,12 @@ def allocation(p: Page) -> str:
     if not amount:
         doc = p.report("services")
         return p.head(doc, form) + '<p class="hint">Enter an amount (e.g. a carrier invoice) to split it.</p>'
-    doc = p.report("allocation", amount=Decimal(amount), by=by, meter=meter)
-    return p.head(doc, form) + p.tables("allocation", doc, amount=amount, by=by, meter=meter)
+    doc = p.report("allocation")
+    return p.head(doc, form) + p.tables("allocation", doc)
 
 
 def cycle(p: Page) -> str:
-    doc = p.report("cycle", cycle=p.query.get("cycle") or None)
+    doc = p.report("cycle")
     s = doc["sections"]
     bars = "".join(
         progress(f"commitment {r['meter']}", r["used_percent"], f"{r['used']} of {r['included']} used", f"commit-{i}")
