@@ -158,6 +158,11 @@ def create_app(
                     metrics.rollup_refresh_failures.inc()
                     log.warning("rollup refresh failed (%s); retrying", e)
 
+    @app.timer(0.5)
+    async def retry_stalled_seeks() -> None:
+        if guard.pending:
+            await guard.retry_stalled(app.consumer.assignment())
+
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app
 

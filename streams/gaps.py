@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -45,19 +46,30 @@ def committed_or_earliest(bootstrap: str, group: str, topic: str, partition: int
 
 
 class GapGuard:
+    """Admits records in offset order per partition and seeks back over holes.
+
+    A seek can be undone: Faust's fetcher records the offset of the record it was handing over while the
+    seek happened (`_read_offset`), after the seek, and then drops the re-read records below it. So a seek
+    stays *pending* until the expected offset arrives, and `retry_stalled` (run by a timer) seeks again
+    when it has not arrived after `retry_after_s`, whether or not other records of the partition arrive.
+    """
+
     def __init__(
         self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
-        min_seek_interval_s: float = 1.0,
+        retry_after_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
+        committed: Callable[[str, int], int] | None = None,
     ) -> None:  # fmt: skip
         self.metrics = metrics
-        self.bootstrap, self.group = bootstrap, group
+        self.committed = committed or (lambda topic, part: committed_or_earliest(bootstrap, group, topic, part))
+        self.clock = clock
         self.seek = seek
-        self.min_seek_interval_s = min_seek_interval_s
+        self.retry_after_s = retry_after_s
         self.expected: dict[tuple[str, int], int] = {}
         self.before: dict[tuple[str, int], int] = {}  # next offsets delivered before the last rebalance
         self.generation: int | None = None
-        self._last_seek: dict[tuple[str, int], tuple[int, float]] = {}
+        self.pending: dict[tuple[str, int], _PendingSeek] = {}
         self.gaps = 0
+        self.retries = 0
 
     async def admit(self, tp: object, topic: str, partition: int, offset: int, generation: int) -> bool:
         """True when the record is the next one of its partition (or a re-delivery of an earlier one)."""
@@ -65,31 +77,54 @@ class GapGuard:
             self.generation = generation
             self.before = {**self.before, **self.expected}
             self.expected.clear()
+            self.pending.clear()  # Faust seeks every assigned partition to its committed offset itself
             if self.metrics is not None:
                 self.metrics.rebalances.inc()
         key = (topic, partition)
         exp = self.expected.get(key)
         if exp is None:
-            exp = await asyncio.to_thread(committed_or_earliest, self.bootstrap, self.group, topic, partition)
+            exp = await asyncio.to_thread(self.committed, topic, partition)
             exp = max(exp, self.before.pop(key, exp))
             self.expected[key] = exp
         if offset <= exp:
+            waiting = self.pending.get(key)
+            if waiting is not None and offset >= waiting.offset:
+                del self.pending[key]
             self.expected[key] = offset + 1
             return True
-        now = time.monotonic()
-        last = self._last_seek.get(key)
-        if last is None or last[0] != exp or now - last[1] >= self.min_seek_interval_s:
+        waiting = self.pending.get(key)
+        if waiting is None or waiting.offset != exp:
             self.gaps += 1
             if self.metrics is not None:
                 self.metrics.gaps.inc()
-            log.warning(
-                "partition %s:%d: got offset %d while %d is next; seeking back to %d",
-                topic,
-                partition,
-                offset,
-                exp,
-                exp,
-            )
+            log.warning("partition %s:%d: got offset %d while %d is next; seeking back to %d",
+                        topic, partition, offset, exp, exp)  # fmt: skip
             await self.seek(tp, exp)
-            self._last_seek[key] = (exp, now)
-        return False
+            self.pending[key] = _PendingSeek(tp, exp, self.clock())
+        return False  # dropped, not acked: delivered again after the seek
+
+    async def retry_stalled(self, assigned: Collection[object]) -> int:
+        """Seek again every partition whose expected record has not arrived `retry_after_s` after its seek;
+        forget those no longer assigned. Returns how many were sought again."""
+        now, sought = self.clock(), 0
+        for key, waiting in list(self.pending.items()):
+            if waiting.tp not in assigned:
+                del self.pending[key]
+            elif now - waiting.at >= self.retry_after_s:
+                exp = self.expected.get(key, waiting.offset)
+                log.warning("partition %s:%d: offset %d not delivered %.1f s after seeking back; seeking again",
+                            key[0], key[1], exp, now - waiting.at)  # fmt: skip
+                await self.seek(waiting.tp, exp)
+                self.pending[key] = _PendingSeek(waiting.tp, exp, self.clock())
+                self.retries += 1
+                if self.metrics is not None:
+                    self.metrics.gap_reseeks.inc()
+                sought += 1
+        return sought
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingSeek:
+    tp: object
+    offset: int
+    at: float

@@ -121,6 +121,11 @@ class WorkerMetrics:
             "Records Faust skipped on the way to the agent (re-read by seeking back)",
             registry=r,
         )
+        self.gap_reseeks = Counter(
+            "omnimeter_delivery_gap_reseeks_total",
+            "Seeks repeated because the record sought back to did not arrive (the first seek was undone)",
+            registry=r,
+        )
         self.reference_refused = Counter(
             "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
         )
