@@ -51,19 +51,21 @@ class GapGuard:
     A seek can be undone: Faust's fetcher records the offset of the record it was handing over while the
     seek happened (`_read_offset`), after the seek, and then drops the re-read records below it. So a seek
     stays *pending* until the expected offset arrives, and `retry_stalled` (run by a timer) seeks again
-    when it has not arrived after `retry_after_s`, whether or not other records of the partition arrive.
+    when it has not arrived after `retry_after_s` (then twice as long each time, up to `retry_max_s`),
+    whether or not other records of the partition arrive. A seek repeated needlessly only delivers
+    records again, which the ingest stage recognises (`IngestStage._load_replayed`).
     """
 
     def __init__(
         self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
-        retry_after_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
+        retry_after_s: float = 2.0, retry_max_s: float = 10.0, clock: Callable[[], float] = time.monotonic,
         committed: Callable[[str, int], int] | None = None,
     ) -> None:  # fmt: skip
         self.metrics = metrics
         self.committed = committed or (lambda topic, part: committed_or_earliest(bootstrap, group, topic, part))
         self.clock = clock
         self.seek = seek
-        self.retry_after_s = retry_after_s
+        self.retry_after_s, self.retry_max_s = retry_after_s, retry_max_s
         self.expected: dict[tuple[str, int], int] = {}
         self.before: dict[tuple[str, int], int] = {}  # next offsets delivered before the last rebalance
         self.generation: int | None = None
@@ -100,7 +102,7 @@ class GapGuard:
             log.warning("partition %s:%d: got offset %d while %d is next; seeking back to %d",
                         topic, partition, offset, exp, exp)  # fmt: skip
             await self.seek(tp, exp)
-            self.pending[key] = _PendingSeek(tp, exp, self.clock())
+            self.pending[key] = _PendingSeek(tp, exp, self.clock(), self.retry_after_s)
         return False  # dropped, not acked: delivered again after the seek
 
     async def retry_stalled(self, assigned: Collection[object]) -> int:
@@ -110,12 +112,14 @@ class GapGuard:
         for key, waiting in list(self.pending.items()):
             if waiting.tp not in assigned:
                 del self.pending[key]
-            elif now - waiting.at >= self.retry_after_s:
+            elif now - waiting.at >= waiting.wait:
                 exp = self.expected.get(key, waiting.offset)
                 log.warning("partition %s:%d: offset %d not delivered %.1f s after seeking back; seeking again",
                             key[0], key[1], exp, now - waiting.at)  # fmt: skip
                 await self.seek(waiting.tp, exp)
-                self.pending[key] = _PendingSeek(waiting.tp, exp, self.clock())
+                # Back off: the records sought may only be queued behind thousands already fetched.
+                wait = min(waiting.wait * 2, self.retry_max_s)
+                self.pending[key] = _PendingSeek(waiting.tp, exp, self.clock(), wait)
                 self.retries += 1
                 if self.metrics is not None:
                     self.metrics.gap_reseeks.inc()
@@ -128,3 +132,4 @@ class _PendingSeek:
     tp: object
     offset: int
     at: float
+    wait: float  # seconds before seeking again

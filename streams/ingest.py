@@ -236,11 +236,12 @@ class IngestStage:
             await self.dlq.publish(letters)
 
     async def _load_replayed(self, batch: Sequence[ConsumedRecord]) -> None:
+        # The lowest offset per partition, not the first: a seek back can deliver records again after
+        # newer ones in the same batch (the newer ones alone would look contiguous).
         firsts: dict[tuple[str, int], int] = {}
         for rec in batch:
             tp = (rec.topic, rec.partition)
-            if tp not in firsts:
-                firsts[tp] = rec.offset
+            firsts[tp] = min(rec.offset, firsts.get(tp, rec.offset))
         for tp, first in firsts.items():
             if self._next_offset.get(tp) == first:
                 continue  # contiguous with what this process stored: nothing can be stored already

@@ -51,6 +51,10 @@ def test_an_undone_seek_is_repeated_even_when_no_other_record_arrives() -> None:
     clock.now += 1.5
     assert asyncio.run(guard.retry_stalled({TP})) == 1
     assert seeks == [1, 1] and guard.retries == 1
+    clock.now += 2.5
+    assert asyncio.run(guard.retry_stalled({TP})) == 0  # backs off: 4 s before the next one
+    clock.now += 2.0
+    assert asyncio.run(guard.retry_stalled({TP})) == 1
     assert admit(guard, 1)  # the record sought arrives: nothing more to retry
     clock.now += 10
     assert asyncio.run(guard.retry_stalled({TP})) == 0
