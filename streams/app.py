@@ -159,9 +159,13 @@ def create_app(
                     log.warning("rollup refresh failed (%s); retrying", e)
 
     @app.timer(0.5)
-    async def retry_stalled_seeks() -> None:
-        if guard.pending:
-            await guard.retry_stalled(app.consumer.assignment())
+    async def watch_deliveries() -> None:
+        """Seeks that Faust undid, and partitions with records waiting that deliver none (streams/gaps.py)."""
+        try:
+            busy = stage.lock.locked() or (switch is not None and not switch.running.is_set())
+            await guard.watch(app.consumer.assignment(), app.consumer.highwater, busy)
+        except Exception:  # a timer that raises stops for good: log it and try again next tick
+            log.exception("delivery watch failed")
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app

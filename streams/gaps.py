@@ -50,22 +50,25 @@ class GapGuard:
 
     A seek can be undone: Faust's fetcher records the offset of the record it was handing over while the
     seek happened (`_read_offset`), after the seek, and then drops the re-read records below it. So a seek
-    stays *pending* until the expected offset arrives, and `retry_stalled` (run by a timer) seeks again
-    when it has not arrived after `retry_after_s` (then twice as long each time, up to `retry_max_s`),
-    whether or not other records of the partition arrive. A seek repeated needlessly only delivers
-    records again, which the ingest stage recognises (`IngestStage._load_replayed`).
+    stays *pending* until the expected offset arrives, and `watch` (run by a timer) seeks again when it
+    has not arrived, whether or not other records of the partition arrive. `watch` also seeks a partition
+    that has records waiting but delivers none. A seek repeated needlessly only delivers records again,
+    which the ingest stage recognises (`IngestStage._load_replayed`).
     """
 
     def __init__(
         self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
-        retry_after_s: float = 2.0, retry_max_s: float = 10.0, clock: Callable[[], float] = time.monotonic,
+        retry_after_s: float = 2.0, retry_max_s: float = 10.0, stall_after_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
         committed: Callable[[str, int], int] | None = None,
     ) -> None:  # fmt: skip
         self.metrics = metrics
         self.committed = committed or (lambda topic, part: committed_or_earliest(bootstrap, group, topic, part))
         self.clock = clock
         self.seek = seek
-        self.retry_after_s, self.retry_max_s = retry_after_s, retry_max_s
+        self.retry_after_s, self.retry_max_s, self.stall_after_s = retry_after_s, retry_max_s, stall_after_s
+        self.tps: dict[tuple[str, int], object] = {}  # the consumer's partition objects, for seeking
+        self.progress: dict[tuple[str, int], float] = {}  # when each partition last admitted a record
         self.expected: dict[tuple[str, int], int] = {}
         self.before: dict[tuple[str, int], int] = {}  # next offsets delivered before the last rebalance
         self.generation: int | None = None
@@ -80,9 +83,11 @@ class GapGuard:
             self.before = {**self.before, **self.expected}
             self.expected.clear()
             self.pending.clear()  # Faust seeks every assigned partition to its committed offset itself
+            self.progress = dict.fromkeys(self.progress, self.clock())
             if self.metrics is not None:
                 self.metrics.rebalances.inc()
         key = (topic, partition)
+        self.tps[key] = tp
         exp = self.expected.get(key)
         if exp is None:
             exp = await asyncio.to_thread(self.committed, topic, partition)
@@ -93,6 +98,7 @@ class GapGuard:
             if waiting is not None and offset >= waiting.offset:
                 del self.pending[key]
             self.expected[key] = offset + 1
+            self.progress[key] = self.clock()
             return True
         waiting = self.pending.get(key)
         if waiting is None or waiting.offset != exp:
@@ -105,25 +111,44 @@ class GapGuard:
             self.pending[key] = _PendingSeek(tp, exp, self.clock(), self.retry_after_s)
         return False  # dropped, not acked: delivered again after the seek
 
-    async def retry_stalled(self, assigned: Collection[object]) -> int:
-        """Seek again every partition whose expected record has not arrived `retry_after_s` after its seek;
-        forget those no longer assigned. Returns how many were sought again."""
+    async def watch(
+        self, assigned: Collection[object], highwater: Callable[[object], int | None], busy: bool = False
+    ) -> int:
+        """Run by a timer; seeks a partition again when
+        * the record it was sought back to has not arrived after `retry_after_s` (then twice as long each
+          time, up to `retry_max_s`), or
+        * records are waiting (its high watermark is past the next offset expected) but no record of any
+          partition arrived for `stall_after_s` while the worker was neither flushing nor paused
+          (`busy`): a stall, whatever its cause (a busy agent delivering other partitions is not one).
+        Returns how many partitions it sought."""
         now, sought = self.clock(), 0
-        for key, waiting in list(self.pending.items()):
-            if waiting.tp not in assigned:
-                del self.pending[key]
-            elif now - waiting.at >= waiting.wait:
-                exp = self.expected.get(key, waiting.offset)
-                log.warning("partition %s:%d: offset %d not delivered %.1f s after seeking back; seeking again",
-                            key[0], key[1], exp, now - waiting.at)  # fmt: skip
-                await self.seek(waiting.tp, exp)
-                # Back off: the records sought may only be queued behind thousands already fetched.
-                wait = min(waiting.wait * 2, self.retry_max_s)
-                self.pending[key] = _PendingSeek(waiting.tp, exp, self.clock(), wait)
-                self.retries += 1
-                if self.metrics is not None:
-                    self.metrics.gap_reseeks.inc()
-                sought += 1
+        for key, tp in list(self.tps.items()):
+            exp = self.expected.get(key)
+            if exp is None or tp not in assigned:
+                continue  # a rebalance clears what belongs to partitions moved elsewhere
+            waiting = self.pending.get(key)
+            if waiting is not None:
+                if now - waiting.at < waiting.wait:
+                    continue
+                why = f"offset {exp} not delivered {now - waiting.at:.1f} s after seeking back"
+                wait = min(waiting.wait * 2, self.retry_max_s)  # it may be queued behind thousands fetched
+            else:
+                hw, quiet = highwater(tp), now - max(self.progress.values(), default=now)
+                if busy or hw is None or hw <= exp or quiet < self.stall_after_s:
+                    continue
+                why = f"{hw - exp} records waiting but none delivered for {quiet:.0f} s"
+                wait = self.retry_after_s
+            log.warning("partition %s:%d: %s; seeking to %d", key[0], key[1], why, exp)
+            try:
+                await self.seek(tp, exp)
+            except Exception as e:  # e.g. revoked meanwhile: the next generation starts afresh
+                log.warning("partition %s:%d: seek to %d failed: %s", key[0], key[1], exp, e)
+                continue
+            self.pending[key] = _PendingSeek(tp, exp, self.clock(), wait)
+            self.retries += 1
+            if self.metrics is not None:
+                self.metrics.gap_reseeks.inc()
+            sought += 1
         return sought
 
 

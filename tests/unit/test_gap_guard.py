@@ -47,27 +47,26 @@ def test_an_undone_seek_is_repeated_even_when_no_other_record_arrives() -> None:
     assert not admit(guard, 5)
     assert seeks == [1]
     clock.now += 1.0
-    assert asyncio.run(guard.retry_stalled({TP})) == 0  # not yet due
+    assert asyncio.run(guard.watch({TP}, lambda tp: None)) == 0  # not yet due
     clock.now += 1.5
-    assert asyncio.run(guard.retry_stalled({TP})) == 1
+    assert asyncio.run(guard.watch({TP}, lambda tp: None)) == 1
     assert seeks == [1, 1] and guard.retries == 1
     clock.now += 2.5
-    assert asyncio.run(guard.retry_stalled({TP})) == 0  # backs off: 4 s before the next one
+    assert asyncio.run(guard.watch({TP}, lambda tp: None)) == 0  # backs off: 4 s before the next one
     clock.now += 2.0
-    assert asyncio.run(guard.retry_stalled({TP})) == 1
+    assert asyncio.run(guard.watch({TP}, lambda tp: None)) == 1
     assert admit(guard, 1)  # the record sought arrives: nothing more to retry
     clock.now += 10
-    assert asyncio.run(guard.retry_stalled({TP})) == 0
+    assert asyncio.run(guard.watch({TP}, lambda tp: None)) == 0
 
 
-def test_a_rebalance_forgets_pending_seeks_and_revoked_partitions_are_not_sought() -> None:
+def test_revoked_partitions_are_not_sought_and_a_rebalance_forgets_pending_seeks() -> None:
     guard, seeks, clock = guard_with(committed=0)
     admit(guard, 0)
     admit(guard, 3)
     clock.now += 5
-    assert asyncio.run(guard.retry_stalled(set())) == 0  # partition no longer assigned
-    assert guard.pending == {} and seeks == [1]
-    admit(guard, 3)
+    assert asyncio.run(guard.watch(set(), lambda tp: None)) == 0  # partition no longer assigned
+    assert seeks == [1]
     assert admit(guard, 0, generation=2)  # a new generation starts from the committed offset again
     assert guard.pending == {}
 
@@ -78,3 +77,20 @@ def test_a_kept_partition_continues_after_what_it_was_delivered() -> None:
         admit(guard, o)
     assert not admit(guard, 7, generation=2)  # committed is still 0, but 0..4 were delivered here
     assert seeks == [5]
+
+
+def test_a_partition_with_records_waiting_but_none_delivered_is_sought_again() -> None:
+    guard, seeks, clock = guard_with(committed=0)
+    for o in range(3):
+        admit(guard, o)
+    hw = {TP: 50}
+    clock.now += 9
+    asyncio.run(guard.admit(("usage", 1), "usage", 1, 0, 1))  # another partition still delivers
+    clock.now += 9
+    assert asyncio.run(guard.watch({TP}, hw.get)) == 0  # quiet for 9 s: not yet a stall
+    clock.now += 2
+    assert asyncio.run(guard.watch({TP}, hw.get, busy=True)) == 0  # flushing (or paused): not a stall
+    assert asyncio.run(guard.watch({TP}, {TP: 3}.get)) == 0  # nothing waiting
+    assert asyncio.run(guard.watch({TP}, hw.get)) == 1
+    assert seeks == [3]
+    assert admit(guard, 3) and guard.pending == {}
