@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     dedupe_window_days: int = Field(default=35, ge=1)
     max_future_skew_s: int = Field(default=300, ge=0)
     insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"  # the worker's event loop
     worker_web_port: int = Field(default=6066, ge=0, le=65535)  # /metrics; 0: off
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container
     api_secret: str = Field(default="", repr=False)  # signs API tokens; empty: <data_dir>/api_secret

@@ -37,6 +37,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "OMNIMETER_MAX_RECORD_BYTES": str(settings.max_record_bytes),
             "OMNIMETER_MAX_FUTURE_SKEW_S": str(settings.max_future_skew_s),
             "OMNIMETER_DEDUPE_WINDOW_DAYS": str(settings.dedupe_window_days),
+            "OMNIMETER_EVENT_LOOP": settings.event_loop,
         }
     )
     return env

@@ -19,7 +19,7 @@ from pricing.money import line_amount
 from pricing.units import Usage, classify, conversation_key, window_step
 from pricing.whatsapp import WindowState
 from schemas.directory import Directory, Tenant
-from schemas.events import UsageEvent
+from schemas.events import UsageEvent, data_field
 
 ZERO = Decimal(0)
 
@@ -148,9 +148,9 @@ class Rater:
         if charged:
             self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         d = event.data
-        account = str(getattr(d, "account", "") or "")
+        account = str(data_field(d, "account") or "")
         acct = self.directory.account(tenant.id, account) if account else None
-        user_id = str(getattr(d, "user_id", "") or "")
+        user_id = str(data_field(d, "user_id") or "")
         return BillableLine(
             tenant_id=tenant.id,
             reseller_id=tenant.reseller or "",
@@ -167,10 +167,10 @@ class Rater:
             account=account,
             billing_unit=(acct.billing_unit or "") if acct else "",
             user_id=user_id,
-            team=str(getattr(d, "team", "") or ""),
-            queue=str(getattr(d, "queue", "") or ""),
-            bot_id=str(getattr(d, "bot_id", "") or ""),
-            campaign=str(getattr(d, "campaign", "") or ""),
+            team=str(data_field(d, "team") or ""),
+            queue=str(data_field(d, "queue") or ""),
+            bot_id=str(data_field(d, "bot_id") or ""),
+            campaign=str(data_field(d, "campaign") or ""),
             amount_platform=amount_p,
             currency_platform=platform.currency if platform else "",
             book_platform=platform.label if platform else "",

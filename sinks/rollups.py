@@ -61,10 +61,15 @@ class Rollups:
         self._count += 1
         slack = WIDE_SLACK if self._count % WIDE_EVERY == 1 else SLACK  # wide on the first one too
         since = max(self.mark - slack, EPOCH)
-        now = self._now()
         new = f"FROM {db}.billable_lines WHERE inserted_at > %(since)s"
+        # One read for the new version (the server's clock), how many minute buckets and which tenants.
+        now, touched, tenants = self.store.query_rows(
+            f"SELECT now64(6, 'UTC'), uniqExact(tenant_id, toStartOfMinute(event_time)), groupUniqArray(tenant_id) "
+            f"{new}",
+            {"since": since},
+        )[0]
+        now = _utc(now)
         p = {"since": since, "v": now}
-        touched = self.store.query_rows(f"SELECT uniqExact(tenant_id, toStartOfMinute(event_time)) {new}", p)[0][0]
         if touched:
             self._command(
                 _minute_from_lines(
@@ -82,7 +87,6 @@ class Rollups:
                 ),
                 p,
             )
-            tenants = [r[0] for r in self.store.query_rows(f"SELECT DISTINCT tenant_id {new}", p)]
             for tz, group in _by_zone(tenants, self.time_zones()).items():
                 self._command(
                     _day_from_minute(

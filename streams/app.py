@@ -162,7 +162,7 @@ def create_app(
     async def watch_deliveries() -> None:
         """Seeks that Faust undid, and partitions with records waiting that deliver none (streams/gaps.py)."""
         try:
-            busy = stage.lock.locked() or (switch is not None and not switch.running.is_set())
+            busy = stage.flushing or (switch is not None and not switch.running.is_set())
             await guard.watch(app.consumer.assignment(), app.consumer.highwater, busy)
         except Exception:  # a timer that raises stops for good: log it and try again next tick
             log.exception("delivery watch failed")

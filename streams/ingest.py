@@ -66,8 +66,9 @@ class FlushResult:
 
 
 class IngestStage:
-    """Holds pending records and flushes them in order. One instance per worker process; `add` and
-    `flush` are serialized by an internal lock (the Faust agent and the flush timer both call in)."""
+    """Holds pending records and flushes them in order. One instance per worker process. The Faust agent
+    (`add`) and the flush timer (`flush_if_due`) both cut batches; one flush runs at a time, in the
+    background, while the next batch fills."""
 
     def __init__(
         self,
@@ -92,7 +93,9 @@ class IngestStage:
         self._pending_outcomes = 0
         self._pending_positions: set[tuple[str, int, int]] = set()
         self._last_flush = clock()
-        self.lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # held by the flush that runs (the mirror sync also takes it)
+        self._cutting = asyncio.Lock()
+        self._in_flight: asyncio.Task[FlushResult] | None = None
         # next offset expected per (topic, partition); a record elsewhere means a replay or a new owner
         self._next_offset: dict[tuple[str, int], int] = {}
         self._replayed: dict[tuple[str, int], set[Position]] = {}
@@ -101,12 +104,14 @@ class IngestStage:
         self.not_yet_reported: list[float] = []  # event times stored since the last rollup refresh
 
     async def add(self, record: ConsumedRecord) -> None:
+        """Takes a delivered record. A full batch is handed to a background flush, so the agent goes on
+        reading while ClickHouse works; it waits only when the flush before is still running."""
+        self._raise_if_flush_failed()
         position = (record.topic, record.partition, record.offset)
         if position in self._pending_positions:
             # Delivered again before its first copy was flushed (Faust re-seeks on a rebalance): the first
             # copy accounts for it; this one is only acked with it.
-            async with self.lock:
-                self._pending.append(record)
+            self._pending.append(record)
             return
         record.outcomes = parse_record(record.value, self.clock(), self.config.limits)
         if self.on_accepted is not None:
@@ -114,29 +119,51 @@ class IngestStage:
                 if isinstance(o, Accepted):
                     self.on_accepted(o.event)
         self.metrics.consumed(record.topic, record.partition, len(record.value or b""))
-        async with self.lock:
-            self._pending.append(record)
-            self._pending_positions.add(position)
-            self._pending_outcomes += len(record.outcomes)
-            if self._pending_outcomes >= self.config.batch_max_events:
-                await self._flush_locked()
+        self._pending.append(record)
+        self._pending_positions.add(position)
+        self._pending_outcomes += len(record.outcomes)
+        if self._pending_outcomes >= self.config.batch_max_events:
+            await self._cut()
 
     async def flush_if_due(self) -> None:
+        self._raise_if_flush_failed()
         if not self._pending:
             return
         elapsed = (self.clock() - self._last_flush).total_seconds()
         if elapsed >= self.config.flush_interval_s:
-            async with self.lock:
-                await self._flush_locked()
+            await (await self._cut())
 
     async def flush(self) -> FlushResult:
-        async with self.lock:
-            return await self._flush_locked()
+        """Flushes what is pending (after the flush in flight) and waits for it."""
+        return await (await self._cut())
 
-    async def _flush_locked(self) -> FlushResult:
-        batch, self._pending, self._pending_outcomes = self._pending, [], 0
-        self._pending_positions = set()
-        self._last_flush = self.clock()
+    @property
+    def flushing(self) -> bool:
+        return self._in_flight is not None and not self._in_flight.done()
+
+    async def _cut(self) -> asyncio.Task[FlushResult]:
+        """Starts flushing the pending records once the flush before has finished: one flush at a time,
+        in delivery order, so acks (and offset commits) stay in order and each flush sees what the one
+        before stored."""
+        async with self._cutting:
+            if self._in_flight is not None:
+                await self._in_flight  # re-raises its failure
+            batch, self._pending, self._pending_outcomes = self._pending, [], 0
+            self._pending_positions = set()
+            self._last_flush = self.clock()
+            self._in_flight = asyncio.create_task(self._flush_batch(batch), name="ingest-flush")
+            return self._in_flight
+
+    def _raise_if_flush_failed(self) -> None:
+        t = self._in_flight
+        if t is not None and t.done() and not t.cancelled() and t.exception() is not None:
+            raise t.exception()  # type: ignore[misc]
+
+    async def _flush_batch(self, batch: list[ConsumedRecord]) -> FlushResult:
+        async with self.lock:
+            return await self._flush_locked(batch)
+
+    async def _flush_locked(self, batch: list[ConsumedRecord]) -> FlushResult:
         if not batch:
             return FlushResult()
         started = self.clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import faust
+import mode.loop
 from prometheus_client import CollectorRegistry
 
 from omnimeter.config import Settings
@@ -44,6 +45,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     reference.start()
     if reference.directory is None or reference.books is None:
         log.warning("no directory or price books applied yet: events are stored but not rated until they are")
+    if settings.event_loop == "uvloop":
+        mode.loop.use("uvloop")
     app = create_app(settings, store, metrics, reference, switch)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
