@@ -27,6 +27,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -209,7 +210,15 @@ def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
     return prev_le
 
 
-def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> dict[str, float]:
+def _rows(fresh: dict[str, Any]) -> float:
+    return float(fresh["rows_per_insert"].get("billable_lines", 0.0))
+
+
+def _mean(fresh: dict[str, Any], what: str = "rollup") -> float:
+    return float(fresh["mean_s"][what])
+
+
+def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> dict[str, Any]:
     """Produce at `rate` events/s with event time = now; p50/p99 of stored - event time from the worker."""
     worker = WorkerProcess(settings).start()
     try:
@@ -232,12 +241,15 @@ def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> di
         hists: dict[str, list[tuple[float, float]]] = {}
         rows: dict[str, float] = {}
         inserts: dict[str, float] = {}
+        sums: dict[str, float] = {}  # total seconds and counts of the flush, refresh and insert histograms
         for fam in text_string_to_metric_families(text):
             for smp in fam.samples:
                 if smp.name == "omnimeter_sink_rows_total":
                     rows[smp.labels["table"]] = smp.value
                 elif smp.name == "omnimeter_sink_insert_duration_seconds_count":
                     inserts[smp.labels["table"]] = smp.value
+                if smp.name.endswith(("_seconds_sum", "_seconds_count")) and "le" not in smp.labels:
+                    sums[smp.name] = sums.get(smp.name, 0.0) + smp.value
             if fam.name in ("omnimeter_event_lag_seconds", "omnimeter_report_visible_lag_seconds"):
                 hists[fam.name] = sorted(
                     (float(s.labels["le"]), s.value) for s in fam.samples if s.name.endswith("_bucket")
@@ -252,6 +264,14 @@ def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> di
             "stored_p99_s": _quantile(stored, 0.99),
             "rows_per_insert": {t: rows[t] / inserts[t] for t in ("raw_events", "billable_lines") if inserts.get(t)},
             "inserts_per_s": {t: inserts[t] / seconds for t in ("raw_events", "billable_lines") if t in inserts},
+            "mean_s": {  # where a flush's time goes
+                what: sums.get(f"{name}_sum", 0.0) / max(sums.get(f"{name}_count", 0.0), 1.0)
+                for what, name in (
+                    ("flush", "omnimeter_flush_duration_seconds"),
+                    ("insert (per table)", "omnimeter_sink_insert_duration_seconds"),
+                    ("rollup", "omnimeter_rollup_refresh_duration_seconds"),
+                )
+            },
         }
     finally:
         worker.stop()
@@ -372,6 +392,9 @@ def main() -> int:
 {"full pipeline, batch records (events/s)":<48}{full_batch["events_per_s"]:>16,.0f}
 {"freshness p50 / p99 at 50% (s)":<48}{fresh["50pct"]["p50_s"]:>8.2f}{fresh["50pct"]["p99_s"]:>8.2f}
 {"freshness p50 / p99 at 90% (s)":<48}{fresh["90pct"]["p50_s"]:>8.2f}{fresh["90pct"]["p99_s"]:>8.2f}
+{"stored p50 / p99 at 50% (s)":<48}{fresh["50pct"]["stored_p50_s"]:>8.2f}{fresh["50pct"]["stored_p99_s"]:>8.2f}
+{"rows per insert (lines) at 50% / 90%":<48}{_rows(fresh["50pct"]):>8,.0f}{_rows(fresh["90pct"]):>8,.0f}
+{"mean flush / rollup refresh at 50% (s)":<48}{_mean(fresh["50pct"], "flush"):>8.2f}{_mean(fresh["50pct"]):>8.2f}
 {"peak worker RSS (MiB)":<48}{max(full_single["peak_rss_mib"], full_batch["peak_rss_mib"]):>16,.0f}
 {"ratio full single / F0 (target >= 1.0)":<48}{r["full_single_over_f0"]:>16.2f}
 {"ratio full batch events / C_raw (target >= 0.10)":<48}{r["full_batch_events_over_c_raw"]:>16.3f}

@@ -87,16 +87,20 @@ class Rollups:
                 ),
                 p,
             )
-            for tz, group in _by_zone(tenants, self.time_zones()).items():
-                self._command(
-                    _day_from_minute(
-                        db,
-                        f"tenant_id IN %(ts)s AND (tenant_id, toDate(bucket, %(tz)s)) IN "
-                        f"(SELECT DISTINCT tenant_id, toDate(event_time, %(tz)s) {new} "
-                        f"AND tenant_id IN %(ts)s)",
-                    ),
-                    {**p, "tz": tz, "ts": group},
-                )
+            # Every zone in one statement: each branch of the multiIf has a constant zone, as toDate needs.
+            zones = list(_by_zone(tenants, self.time_zones()).items())
+            zp = {f"tz{i}": tz for i, (tz, _) in enumerate(zones)} | {f"ts{i}": g for i, (_, g) in enumerate(zones)}
+            self._command(
+                _day_from_minute(
+                    db,
+                    f"tenant_id IN %(ts)s AND (tenant_id, {_local_day('bucket', len(zones))}) IN "
+                    f"(SELECT DISTINCT tenant_id, {_local_day('event_time', len(zones))} {new} "
+                    f"AND tenant_id IN %(ts)s)",
+                    day=_local_day("bucket", len(zones)),
+                    zone=_zone_of(len(zones)),
+                ),
+                {**p, **zp, "ts": tenants},
+            )
         self.mark = now
         return int(touched)
 
@@ -155,12 +159,23 @@ def _hour_from_minute(db: str, where: str) -> str:
     )
 
 
-def _day_from_minute(db: str, where: str) -> str:
-    """Needs the parameter `tz`: the local day of a bucket in that zone."""
+def _day_from_minute(db: str, where: str, day: str = "toDate(bucket, %(tz)s)", zone: str = "%(tz)s") -> str:
+    """By default needs the parameter `tz`: the local day of a bucket in that zone."""
     return (
-        f"INSERT INTO {db}.rollup_day {_DAY} SELECT {_DIMS}, toDate(bucket, %(tz)s) AS d, {_FROM_ROLLUP}, %(tz)s, "
+        f"INSERT INTO {db}.rollup_day {_DAY} SELECT {_DIMS}, {day} AS d, {_FROM_ROLLUP}, {zone}, "
         f"%(v)s FROM {db}.rollup_minute FINAL WHERE {where} GROUP BY {_DIMS}, d"
     )
+
+
+def _local_day(column: str, zones: int) -> str:
+    """The local date of `column` for the tenant's zone: parameters `ts<i>` (tenants) and `tz<i>` (zone)."""
+    branches = ", ".join(f"tenant_id IN %(ts{i})s, toDate({column}, %(tz{i})s)" for i in range(zones))
+    return f"multiIf({branches}, toDate({column}, 'UTC'))"
+
+
+def _zone_of(zones: int) -> str:
+    branches = ", ".join(f"tenant_id IN %(ts{i})s, %(tz{i})s" for i in range(zones))
+    return f"multiIf({branches}, 'UTC')"
 
 
 def _utc(t: datetime) -> datetime:

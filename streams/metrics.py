@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 SHORT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 # event-time lag reaches hours when a producer or the worker is behind: buckets up to a day
-LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
+# Fine around the freshness objectives (2 s and 5 s), so quantiles interpolated in a bucket stay close;
+# then up to a day for late events.
+LAG_BUCKETS = (
+    0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
+    14400, 43200, 86400,
+)  # fmt: skip
 
 
 class WorkerMetrics:

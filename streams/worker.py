@@ -6,6 +6,7 @@ import logging
 
 import faust
 import mode.loop
+from clickhouse_connect.driver import options as clickhouse_options
 from prometheus_client import CollectorRegistry
 
 from omnimeter.config import Settings
@@ -27,6 +28,9 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """Blocks until the worker stops (SIGTERM/SIGINT stop it gracefully; unflushed records are not acked
     and are consumed again by the next owner of their partition)."""
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    # clickhouse-connect imports pandas (when installed; chdb brings it) on the first insert: about 2 s
+    # that would otherwise delay the first flush, so import it now.
+    getattr(clickhouse_options, "pd", None)
     metrics = WorkerMetrics(CollectorRegistry())
     store.observer = metrics
     switch = PauseSwitch(metrics)
