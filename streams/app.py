@@ -29,9 +29,10 @@ from streams.gaps import GapGuard
 from streams.ingest import IngestConfig, IngestStage
 from streams.metrics import WorkerMetrics
 from streams.mirror import ReferenceMirror
-from streams.rate import RateStage, window_key
+from streams.rate import RateStage
 from streams.records import ConsumedRecord
 from streams.reference import ReferenceData
+from streams.window_cache import WindowCache
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +89,22 @@ def create_app(
     )
     windows = app.Table("whatsapp_windows", default=None, partitions=settings.topics.usage_partitions)
 
+    window_states = WindowCache(windows)
+
     def observe_window(event: UsageEvent) -> None:
         """Apply an arriving event's change to its conversation's windows (runs in the agent's context, so
         the change goes to the changelog partition of the event's own partition)."""
-        step = window_step(event, load_window)
-        if step is not None and step[1] != load_window(step[0]):  # unchanged: no changelog write
-            windows[window_key(step[0])] = step[1].to_dict()
+        before: list[WindowState | None] = []
 
-    def load_window(key: tuple[str, str, str]) -> WindowState | None:
-        raw = windows.get(window_key(key))
-        return WindowState.from_dict(raw) if raw else None
+        def current(key: tuple[str, str, str]) -> WindowState | None:
+            before.append(window_states.load(key))
+            return before[-1]
 
-    rating = RateStage(reference, store, windows.get) if reference is not None else None
+        step = window_step(event, current)
+        if step is not None and step[1] != before[0]:  # unchanged: no changelog write
+            window_states.store(*step)
+
+    rating = RateStage(reference, store, window_states.peek) if reference is not None else None
     stage = IngestStage(
         store, FaustDeadLetters(app, settings.topics.dlq), ingest_config(settings), metrics,
         rating=rating, on_accepted=observe_window if rating is not None else None,
@@ -120,6 +125,8 @@ def create_app(
             if switch is not None and not switch.running.is_set():
                 await switch.running.wait()  # paused by an operator: hold this record until resumed
             msg = event.message
+            if msg.generation_id != guard.generation:
+                window_states.clear()  # a rebalance: states of partitions that moved may have changed
             if not await guard.admit(msg.tp, msg.topic, msg.partition, msg.offset, msg.generation_id):
                 continue  # not acked: delivered again after the guard's seek
             await stage.add(

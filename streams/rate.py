@@ -36,11 +36,7 @@ METER, AMOUNT_PLATFORM, AMOUNT_RESELLER = (
     LINE_COLUMNS.index("amount_platform"),
     LINE_COLUMNS.index("amount_reseller"),
 )
-WindowLookup = Callable[[str], dict[str, Any] | None]
-
-
-def window_key(key: tuple[str, str, str]) -> str:
-    return "|".join(key)
+WindowLookup = Callable[[tuple[str, str, str]], WindowState | None]
 
 
 @dataclass
@@ -61,8 +57,7 @@ class StoredRatingState:
         self._cycles: dict[tuple[str, date], _Cycle] = {}
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
-        raw = self.windows(window_key(key))
-        return WindowState.from_dict(raw) if raw else None
+        return self.windows(key)
 
     def set_window(self, key: tuple[str, str, str], state: WindowState) -> None:
         pass  # the agent applied this event's window change when the record arrived
