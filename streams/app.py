@@ -18,7 +18,6 @@ from faust.types import EventT
 
 from omnimeter.config import Settings
 from pricing.units import window_step
-from pricing.whatsapp import WindowState
 from schemas.events import UsageEvent
 from schemas.parse import ParseLimits
 from sinks.clickhouse import ClickHouseStore
@@ -94,15 +93,9 @@ def create_app(
     def observe_window(event: UsageEvent) -> None:
         """Apply an arriving event's change to its conversation's windows (runs in the agent's context, so
         the change goes to the changelog partition of the event's own partition)."""
-        before: list[WindowState | None] = []
-
-        def current(key: tuple[str, str, str]) -> WindowState | None:
-            before.append(window_states.load(key))
-            return before[-1]
-
-        step = window_step(event, current)
-        if step is not None and step[1] != before[0]:  # unchanged: no changelog write
-            window_states.store(*step)
+        step = window_step(event, window_states.load)
+        if step is not None and step[1] != window_states.load(step[0]):  # unchanged: no changelog write
+            window_states.store(*step)  # (the second load is a cache hit)
 
     rating = RateStage(reference, store, window_states.peek) if reference is not None else None
     stage = IngestStage(
@@ -115,7 +108,10 @@ def create_app(
         settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
     )
 
-    guard = GapGuard(settings.kafka_bootstrap, settings.consumer_group, app.consumer.seek, metrics)
+    # On a rebalance, forget cached window states: those of partitions that moved may have changed.
+    guard = GapGuard(
+        settings.kafka_bootstrap, settings.consumer_group, app.consumer.seek, metrics, on_rebalance=window_states.clear
+    )
 
     @app.agent(usage, name="ingest", concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
@@ -125,8 +121,6 @@ def create_app(
             if switch is not None and not switch.running.is_set():
                 await switch.running.wait()  # paused by an operator: hold this record until resumed
             msg = event.message
-            if msg.generation_id != guard.generation:
-                window_states.clear()  # a rebalance: states of partitions that moved may have changed
             if not await guard.admit(msg.tp, msg.topic, msg.partition, msg.offset, msg.generation_id):
                 continue  # not acked: delivered again after the guard's seek
             await stage.add(

@@ -60,8 +60,9 @@ class GapGuard:
         self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
         retry_after_s: float = 2.0, retry_max_s: float = 10.0, stall_after_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        committed: Callable[[str, int], int] | None = None,
+        committed: Callable[[str, int], int] | None = None, on_rebalance: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
+        self.on_rebalance = on_rebalance
         self.metrics = metrics
         self.committed = committed or (lambda topic, part: committed_or_earliest(bootstrap, group, topic, part))
         self.clock = clock
@@ -84,6 +85,8 @@ class GapGuard:
             self.expected.clear()
             self.pending.clear()  # Faust seeks every assigned partition to its committed offset itself
             self.progress = dict.fromkeys(self.progress, self.clock())
+            if self.on_rebalance is not None:
+                self.on_rebalance()
             if self.metrics is not None:
                 self.metrics.rebalances.inc()
         key = (topic, partition)
@@ -122,6 +125,7 @@ class GapGuard:
           (`busy`): a stall, whatever its cause (a busy agent delivering other partitions is not one).
         Returns how many partitions it sought."""
         now, sought = self.clock(), 0
+        quiet = now - max(self.progress.values(), default=now)  # since any partition admitted a record
         for key, tp in list(self.tps.items()):
             exp = self.expected.get(key)
             if exp is None or tp not in assigned:
@@ -133,7 +137,7 @@ class GapGuard:
                 why = f"offset {exp} not delivered {now - waiting.at:.1f} s after seeking back"
                 wait = min(waiting.wait * 2, self.retry_max_s)  # it may be queued behind thousands fetched
             else:
-                hw, quiet = highwater(tp), now - max(self.progress.values(), default=now)
+                hw = highwater(tp)
                 if busy or hw is None or hw <= exp or quiet < self.stall_after_s:
                     continue
                 why = f"{hw - exp} records waiting but none delivered for {quiet:.0f} s"
