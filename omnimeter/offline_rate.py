@@ -64,7 +64,8 @@ def rounding_lookup(books: PriceBooks):  # type: ignore[no-untyped-def]
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    return {k: (str(v) if not isinstance(v, (int, str)) or isinstance(v, bool) else v) for k, v in asdict(obj).items()}
+    fields = obj._asdict() if isinstance(obj, tuple) else asdict(obj)  # a BillableLine, or a Total
+    return {k: (str(v) if not isinstance(v, (int, str)) or isinstance(v, bool) else v) for k, v in fields.items()}
 
 
 def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: bool, out: TextIO) -> int:

@@ -115,15 +115,20 @@ class Price(_Model):
         return max(self.charge(country, number).total(quantity), self.minimum)
 
     def charge(self, country: str | None = None, number: str | None = None) -> Charge:
-        return Charge(
-            model=self.model,
-            unit=self.unit_rate(country, number),
-            tiers=tuple(Tier(t.up_to, t.unit / self.per, t.flat) for t in self.tiers),
-            package_size=self.package_size or Decimal(1),
-            package_price=self.package_price or Decimal(0),
-            package_round_up=self.package_rounding == "up",
-            percent=self.percent or Decimal(0),
-        )
+        rate = self.unit_rate(country, number)
+        charges: dict[Decimal, Charge] = self.__dict__.setdefault("_charges", {})  # per rate: a deck has few
+        found = charges.get(rate)
+        if found is None:
+            found = charges[rate] = Charge(
+                model=self.model,
+                unit=rate,
+                tiers=tuple(Tier(t.up_to, t.unit / self.per, t.flat) for t in self.tiers),
+                package_size=self.package_size or Decimal(1),
+                package_price=self.package_price or Decimal(0),
+                package_round_up=self.package_rounding == "up",
+                percent=self.percent or Decimal(0),
+            )
+        return found
 
 
 class BillingPolicy(_Model):
@@ -139,7 +144,11 @@ class BillingPolicy(_Model):
 
     @property
     def increment(self) -> Increment:
-        return Increment.parse(self.voice_increment)
+        found: Increment | None = self.__dict__.get("_increment")
+        if found is None:
+            found = Increment.parse(self.voice_increment)
+            self.__dict__["_increment"] = found  # frozen model: a derived cache, parsed once per book
+        return found
 
 
 class PriceBook(_Model):

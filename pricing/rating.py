@@ -8,10 +8,9 @@ the same order. Amounts keep 6 decimal places; invoices round once per line to t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
 from pricing.cycles import cycle_of
@@ -24,8 +23,10 @@ from schemas.events import UsageEvent, data_field
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class BillableLine:
+class BillableLine(NamedTuple):
+    """One billable line. A named tuple: rating builds one or two per event, and a tuple is several times
+    cheaper to build than a frozen dataclass of 26 fields; the stream's row is this tuple plus its source."""
+
     tenant_id: str
     reseller_id: str
     meter: str
@@ -122,14 +123,32 @@ class Rater:
         if key is not None and new_window is not None:
             self.state.set_window(key, new_window)
         cycle = cycle_of(event.time, tenant.signup, tenant.cycle, tenant.timezone).start.date()
+        dims = self._dimensions(event, tenant)
         lines = []
         for i, usage in enumerate(usages):
             if usage.seat_user is not None:
                 if self.state.seat_counted(tenant.id, cycle, usage.meter, usage.seat_user):
                     continue
                 self.state.count_seat(tenant.id, cycle, usage.meter, usage.seat_user)
-            lines.append(self._line(event, tenant, cycle, i, usage, platform_book, retail_book))
+            lines.append(self._line(event, tenant, cycle, i, usage, platform_book, retail_book, dims))
         return lines
+
+    def _dimensions(self, event: UsageEvent, tenant: Tenant) -> tuple[str, str, str, str, str, str, str, str]:
+        """The report dimensions of an event's lines: channel, account, billing unit, user, team, queue,
+        bot, campaign (read once per event, not once per line)."""
+        d = event.data
+        account = str(data_field(d, "account") or "")
+        acct = self.directory.account(tenant.id, account) if account else None
+        return (
+            event.channel,
+            account,
+            (acct.billing_unit or "") if acct else "",
+            str(data_field(d, "user_id") or ""),
+            str(data_field(d, "team") or ""),
+            str(data_field(d, "queue") or ""),
+            str(data_field(d, "bot_id") or ""),
+            str(data_field(d, "campaign") or ""),
+        )
 
     def _line(
         self,
@@ -140,6 +159,7 @@ class Rater:
         usage: Usage,
         platform: PriceBook | None,
         retail: PriceBook | None,
+        dims: tuple[str, str, str, str, str, str, str, str],
     ) -> BillableLine:
         charged = not usage.free_reason and usage.quantity > 0
         before = self.state.used(tenant.id, cycle, usage.meter)
@@ -147,38 +167,15 @@ class Rater:
         amount_r = self._amount(retail, usage, before) if charged else ZERO
         if charged:
             self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
-        d = event.data
-        account = str(data_field(d, "account") or "")
-        acct = self.directory.account(tenant.id, account) if account else None
-        user_id = str(data_field(d, "user_id") or "")
+        channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
         return BillableLine(
-            tenant_id=tenant.id,
-            reseller_id=tenant.reseller or "",
-            meter=usage.meter,
-            quantity=usage.quantity,
-            unit=usage.unit,
-            event_source=event.source,
-            event_id=event.id,
-            line_index=index,
-            event_time=event.time,
-            cycle_start=cycle,
-            channel=event.channel,
-            country=usage.country or "",
-            account=account,
-            billing_unit=(acct.billing_unit or "") if acct else "",
-            user_id=user_id,
-            team=str(data_field(d, "team") or ""),
-            queue=str(data_field(d, "queue") or ""),
-            bot_id=str(data_field(d, "bot_id") or ""),
-            campaign=str(data_field(d, "campaign") or ""),
-            amount_platform=amount_p,
-            currency_platform=platform.currency if platform else "",
-            book_platform=platform.label if platform else "",
-            amount_reseller=amount_r,
-            currency_reseller=retail.currency if retail else "",
-            book_reseller=retail.label if retail else "",
-            free_reason=usage.free_reason,
-        )
+            tenant.id, tenant.reseller or "", usage.meter, usage.quantity, usage.unit, event.source, event.id, index,
+            event.time, cycle, channel, usage.country or "", account, billing_unit, user_id, team, queue, bot_id,
+            campaign,
+            amount_p, platform.currency if platform else "", platform.label if platform else "",
+            amount_r, retail.currency if retail else "", retail.label if retail else "",
+            str(usage.free_reason),
+        )  # fmt: skip
 
     @staticmethod
     def _amount(book: PriceBook | None, usage: Usage, before: Decimal) -> Decimal:

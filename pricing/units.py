@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from pricing import whatsapp
 from pricing.books import BillingPolicy
@@ -23,8 +23,7 @@ CHAT_CHANNELS = frozenset({"webchat", "messenger", "instagram", "telegram"})
 STATUS = {"message.sent": "sent", "message.delivered": "delivered", "message.failed": "failed"}
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     meter: str
     quantity: Decimal
     unit: str

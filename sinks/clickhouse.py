@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
+from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
 from omnimeter.faults import FAULTS
@@ -197,6 +198,23 @@ class ClickHouseStore:
                 self.client.command(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
             raise SinkError(f"statement failed: {_first_line(e)}") from e
+
+
+def _faster_escape_str(value: str) -> str:
+    """clickhouse-connect's `escape_str` (a backslash before each of `must_escape`), with `str.replace`
+    instead of a generator per character; same output. Binding the dedupe look-up's 20k ids per flush
+    through the original was 3% of the worker's time (bench profile, issue 7)."""
+    if _BS in value:
+        value = value.replace(_BS, _BS + _BS)  # first: the other replacements add backslashes
+    for ch in _OTHERS:
+        if ch in value:
+            value = value.replace(ch, _BS + ch)
+    return value
+
+
+_BS = binding.BS
+_OTHERS = tuple(ch for ch in binding.must_escape if ch != _BS)
+binding.escape_str = _faster_escape_str  # module global: format_str and format_bind_value look it up per call
 
 
 def _first_line(e: Exception) -> str:

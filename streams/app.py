@@ -86,7 +86,8 @@ def create_app(
         producer_linger=0.02,  # batch the window table's changelog writes (one per WhatsApp message)
         producer_max_batch_size=262_144,
     )
-    windows = app.Table("whatsapp_windows", default=None, partitions=settings.topics.usage_partitions)
+    # Values are WindowState.to_bytes() (raw serializer: encoded once, for both RocksDB and the changelog).
+    windows = app.Table("whatsapp_windows", default=None, value_type=bytes, partitions=settings.topics.usage_partitions)
 
     window_states = WindowCache(windows)
 

@@ -23,13 +23,8 @@ from sinks.clickhouse import ClickHouseStore
 from streams.records import ConsumedRecord
 from streams.reference import ReferenceData
 
-LINE_COLUMNS = (
-    "tenant_id", "reseller_id", "meter", "quantity", "unit", "event_source", "event_id", "line_index",
-    "event_time", "cycle_start", "channel", "country", "account", "billing_unit", "user_id", "team", "queue",
-    "bot_id", "campaign", "amount_platform", "currency_platform", "book_platform", "amount_reseller",
-    "currency_reseller", "book_reseller", "free_reason",
-    "kafka_topic", "kafka_partition", "kafka_offset", "batch_index", "rated_at",
-)  # fmt: skip
+# A line's row: the line's own fields, then where its event was read from and when it was rated.
+LINE_COLUMNS = (*BillableLine._fields, "kafka_topic", "kafka_partition", "kafka_offset", "batch_index", "rated_at")
 
 METER, AMOUNT_PLATFORM, AMOUNT_RESELLER = (
     LINE_COLUMNS.index("meter"),
@@ -129,10 +124,4 @@ class RateStage:
 
 
 def line_row(ln: BillableLine, rec: ConsumedRecord, index: int, now: datetime) -> tuple[Any, ...]:
-    return (
-        ln.tenant_id, ln.reseller_id, ln.meter, ln.quantity, ln.unit, ln.event_source, ln.event_id, ln.line_index,
-        ln.event_time, ln.cycle_start, ln.channel, ln.country, ln.account, ln.billing_unit, ln.user_id, ln.team,
-        ln.queue, ln.bot_id, ln.campaign, ln.amount_platform, ln.currency_platform, ln.book_platform,
-        ln.amount_reseller, ln.currency_reseller, ln.book_reseller, str(ln.free_reason),
-        rec.topic, rec.partition, rec.offset, index, now,
-    )  # fmt: skip
+    return (*ln, rec.topic, rec.partition, rec.offset, index, now)

@@ -69,8 +69,8 @@ def raw_row(event: UsageEvent, rec: ConsumedRecord, index: int, now: datetime) -
         event.specversion,
         event.datacontenttype,
         event.channel,
-        _json(event.data.model_dump(mode="json", exclude_unset=True)),
-        _json(event.extensions),
+        event.data.model_dump_json(exclude_unset=True),  # pydantic's own encoder: fields in declared order
+        _json(event.model_extra) if event.model_extra else "{}",  # CloudEvents extension attributes
         rec.topic,
         rec.partition,
         rec.offset,

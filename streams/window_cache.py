@@ -1,7 +1,7 @@
 """Decoded WhatsApp window states in front of the Faust table that holds them.
 
 Every WhatsApp message reads its conversation's state twice (when it arrives and when it is rated), and
-a table read is a RocksDB get, a JSON decode and a parse of every timestamp. This worker is the only
+a table read is a RocksDB get and a decode of every timestamp. This worker is the only
 writer of the conversations of its partitions, so it keeps the states it wrote or read in a bounded dict
 (cleared when full, and on every rebalance, when partitions and their states may have moved).
 
@@ -43,7 +43,7 @@ class WindowCache:
     def store(self, key: ConversationKey, state: WindowState) -> None:
         """Write a changed state to the table (its changelog) and remember it (agent only)."""
         k = window_key(key)
-        self.table[k] = state.to_dict()
+        self.table[k] = state.to_bytes()
         self._remember(k, state)
 
     def peek(self, key: ConversationKey) -> WindowState | None:
@@ -62,4 +62,4 @@ class WindowCache:
 
     @staticmethod
     def _decode(raw: Any) -> WindowState | None:
-        return WindowState.from_dict(raw) if raw else None
+        return WindowState.from_bytes(raw) if raw else None

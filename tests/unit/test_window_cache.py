@@ -17,17 +17,17 @@ def test_states_are_written_through_and_read_back_decoded() -> None:
     assert cache.load(KEY) is None
     state = WindowState(inbound=(T,))
     cache.store(KEY, state)
-    assert table["tenant-a|wa-1|+100"] == state.to_dict()
+    assert table["tenant-a|wa-1|+100"] == state.to_bytes()
     assert cache.load(KEY) is state and cache.peek(KEY) is state
     cache.clear()
     assert cache.load(KEY) == state  # decoded again from the table
 
 
 def test_peek_never_fills_the_cache() -> None:
-    table: dict[str, object] = {"tenant-a|wa-1|+100": WindowState(outbound=(T,)).to_dict()}
+    table: dict[str, object] = {"tenant-a|wa-1|+100": WindowState(outbound=(T,)).to_bytes()}
     cache = WindowCache(table)
     assert cache.peek(KEY) == WindowState(outbound=(T,))
-    table["tenant-a|wa-1|+100"] = WindowState(inbound=(T,)).to_dict()  # written meanwhile
+    table["tenant-a|wa-1|+100"] = WindowState(inbound=(T,)).to_bytes()  # written meanwhile
     assert cache.load(KEY) == WindowState(inbound=(T,))
 
 

@@ -3,6 +3,7 @@ everything free for 72 h after answering a free-entry-point message; provider pr
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from pricing.whatsapp import (
@@ -75,7 +76,15 @@ def test_provider_pricing_wins_over_computed_windows() -> None:
 
 def test_state_round_trips_through_a_table() -> None:
     s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + H)
-    assert WindowState.from_dict(s.to_dict()) == s
+    assert WindowState.from_bytes(s.to_bytes()) == s
+    assert WindowState.from_bytes(WindowState().to_bytes()) == WindowState()
+    assert len(s.to_bytes()) == 1 + 3 * 2 + 3 * 8
+
+
+def test_state_written_as_json_by_earlier_builds_is_read() -> None:
+    s = outbound(inbound(WindowState(), T0, entry_point="ctwa_ad"), T0 + H)
+    text = {k: [t.isoformat() for t in getattr(s, k)] for k in ("inbound", "fep_inbound", "outbound")}
+    assert WindowState.from_bytes(json.dumps(text).encode()) == s
 
 
 def test_decisions_do_not_depend_on_arrival_order() -> None:
