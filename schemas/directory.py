@@ -8,8 +8,10 @@ split unless weights are given); everything a tenant refers to belongs to that t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -106,6 +108,10 @@ class Directory(_Ref):
 
     def tenant(self, tenant_id: str) -> Tenant | None:
         return self._index()[0].get(tenant_id)
+
+    def tenants_by_id(self) -> Mapping[str, Tenant]:
+        """Tenants by id (read-only view; `in` tells whether a tenant is known)."""
+        return MappingProxyType(self._index()[0])
 
     def account(self, tenant_id: str, account_id: str) -> Account | None:
         return self._index()[1].get((tenant_id, account_id))

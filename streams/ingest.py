@@ -177,19 +177,23 @@ class IngestStage:
         # 2. Classify every outcome: stored, duplicate (in this flush or already in raw_events), rejected.
         raw, dups, rejected, letters = [], [], [], []
         to_rate: list[tuple[ConsumedRecord, int, UsageEvent]] = []
+        knows_tenant = self.rating.tenant_check() if self.rating is not None else None
+        # Per record: the outcomes a replay finds stored, and whether it is a replay at all (rarely).
+        stored_before = [self._replayed.get((rec.topic, rec.partition)) for rec in batch]
         accepted = [
-            (rec, o) for rec in batch for o in rec.outcomes
-            if isinstance(o, Accepted) and not self._is_replayed(rec, o.index)
+            (rec, o) for rec, seen in zip(batch, stored_before, strict=True) for o in rec.outcomes
+            if isinstance(o, Accepted) and not (seen and (rec.offset, o.index) in seen)
         ]  # fmt: skip
         keys = {(o.event.subject, o.event.source, o.event.id) for _, o in accepted}
         since = now - self.config.dedupe_window
         known: set[DedupeKey] = await asyncio.to_thread(self.store.stored_keys, keys, since)
-        for rec in batch:
+        for rec, seen in zip(batch, stored_before, strict=True):
+            rated_before = self._rated.get((rec.topic, rec.partition)) if seen else None
             for o in rec.outcomes:
-                if self._is_replayed(rec, o.index):
+                if seen and (rec.offset, o.index) in seen:
                     result.skipped_replayed += 1
                     continue
-                if isinstance(o, Accepted) and self.rating and not self.rating.knows_tenant(o.event.subject):
+                if isinstance(o, Accepted) and knows_tenant is not None and not knows_tenant(o.event.subject):
                     o = unknown_tenant(o, rec)
                 if isinstance(o, Accepted):
                     key = (o.event.subject, o.event.source, o.event.id)
@@ -204,7 +208,7 @@ class IngestStage:
                         result.event_times.append(ts)
                         tp = (rec.topic, rec.partition)
                         result.newest_event[tp] = max(ts, result.newest_event.get(tp, ts))
-                        if not self._already_rated(rec, o.index):
+                        if not (rated_before and (rec.offset, o.index) in rated_before):
                             to_rate.append((rec, o.index, o.event))
                 else:
                     rejected.append(rejected_row(o, rec, now))
@@ -286,14 +290,6 @@ class IngestStage:
                     first,
                     len(found),
                 )
-
-    def _is_replayed(self, rec: ConsumedRecord, index: int) -> bool:
-        seen = self._replayed.get((rec.topic, rec.partition))
-        return bool(seen) and (rec.offset, index) in seen  # type: ignore[operator]
-
-    def _already_rated(self, rec: ConsumedRecord, index: int) -> bool:
-        seen = self._rated.get((rec.topic, rec.partition))
-        return bool(seen) and (rec.offset, index) in seen  # type: ignore[operator]
 
     def _forget_replayed(self, batch: Sequence[ConsumedRecord]) -> None:
         last: dict[tuple[str, int], int] = {}

@@ -105,9 +105,11 @@ class RateStage:
     def ready(self) -> bool:
         return self.reference.directory is not None and self.reference.books is not None
 
-    def knows_tenant(self, tenant: str) -> bool:
+    def tenant_check(self) -> Callable[[str], bool]:
+        """Whether the directory knows a tenant, for one flush (the directory is read once, not per event;
+        before any directory arrives, every tenant passes)."""
         d = self.reference.directory
-        return d is None or d.tenant(tenant) is not None
+        return (lambda _tenant: True) if d is None else d.tenants_by_id().__contains__
 
     def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
         """Rows of billable_lines for (record, index in record, event) items, in order."""
