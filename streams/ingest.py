@@ -178,7 +178,7 @@ class IngestStage:
         raw, dups, rejected, letters = [], [], [], []
         to_rate: list[tuple[ConsumedRecord, int, UsageEvent]] = []
         knows_tenant = self.rating.tenant_check() if self.rating is not None else None
-        # Per record: the outcomes a replay finds stored, and whether it is a replay at all (rarely).
+        # Per record: the outcomes a replay finds already stored (None, nearly always: not a replay).
         stored_before = [self._replayed.get((rec.topic, rec.partition)) for rec in batch]
         accepted = [
             (rec, o) for rec, seen in zip(batch, stored_before, strict=True) for o in rec.outcomes
@@ -188,7 +188,9 @@ class IngestStage:
         since = now - self.config.dedupe_window
         known: set[DedupeKey] = await asyncio.to_thread(self.store.stored_keys, keys, since)
         for rec, seen in zip(batch, stored_before, strict=True):
-            rated_before = self._rated.get((rec.topic, rec.partition)) if seen else None
+            # Not only on a replay of stored outcomes: lines go in before raw_events, so a crash between the
+            # two leaves lines whose events were never stored.
+            rated_before = self._rated.get((rec.topic, rec.partition))
             for o in rec.outcomes:
                 if seen and (rec.offset, o.index) in seen:
                     result.skipped_replayed += 1
