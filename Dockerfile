@@ -15,6 +15,6 @@ COPY pricing pricing
 COPY reports reports
 COPY --from=assets /web/node_modules reports/web/node_modules
 RUN pip install --no-cache-dir .
-ENV OMNIMETER_DATA_DIR=/data OMNIMETER_METRICS_HOST=0.0.0.0
+ENV OMNIMETER_DATA_DIR=/data OMNIMETER_WORKER_HOST=0.0.0.0
 ENTRYPOINT ["omnimeter"]
 CMD ["worker", "--loglevel", "info"]

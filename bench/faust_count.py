@@ -44,7 +44,7 @@ def main() -> None:
                 )
                 os._exit(0)  # stopping a Faust app from inside its own agent can hang: measured, done
 
-    if os.environ.get("OMNIMETER_EVENT_LOOP") == "uvloop":  # the same loop as the worker it is compared with
+    if os.environ.get("OMNIMETER_FAUST_EVENT_LOOP") == "uvloop":  # the same loop as the worker it is compared with
         mode.loop.use("uvloop")
     faust.Worker(app, loglevel="error", quiet=True).execute_from_commandline()
 

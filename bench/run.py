@@ -31,13 +31,13 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import TopicSpec, ensure_topics, group_lag, topic_specs
-from omnimeter.localkafka import REPO_ROOT, LocalKafka
-from omnimeter.simulate import produce
-from omnimeter.traffic import Traffic, build_world, records
-from omnimeter.workerproc import WorkerProcess
-from streams.reference import publish
+from omnimeter.cli.localkafka import REPO_ROOT, LocalKafka
+from omnimeter.cli.simulate import produce
+from omnimeter.cli.traffic import Traffic, build_world, records
+from omnimeter.cli.workerproc import WorkerProcess
+from omnimeter.settings import KafkaSettings, Settings, Topics, WorkerSettings
+from omnimeter.streams.kafka_admin import TopicSpec, ensure_topics, group_lag, topic_specs
+from omnimeter.streams.reference import publish
 
 RESULTS = Path(__file__).parent / "results"
 REF = REPO_ROOT / "deploy" / "reference"
@@ -110,14 +110,14 @@ def faust_count(bootstrap: str, topic: str, expected: int, tmp: Path) -> dict[st
 
 
 def stage_rates(n_events: int) -> dict[str, float]:
-    from pricing.books import parse_price_books
-    from pricing.rating import rate_all
-    from schemas.directory import parse_directory
-    from schemas.parse import parse_record
-    from sinks.base import TableRows
-    from sinks.clickhouse import connect
-    from streams.records import ConsumedRecord
-    from streams.rows import RAW_COLUMNS, raw_row
+    from omnimeter.pricing.books import parse_price_books
+    from omnimeter.pricing.rating import rate_all
+    from omnimeter.schemas.directory import parse_directory
+    from omnimeter.schemas.parse import parse_record
+    from omnimeter.sinks.clickhouse import connect
+    from omnimeter.sinks.tables import RAW_EVENTS
+    from omnimeter.streams.records import ConsumedRecord
+    from omnimeter.streams.rows import raw_row
 
     now = datetime.now(UTC)
     tr = traffic(11, now - timedelta(hours=1), timedelta(milliseconds=10))
@@ -143,7 +143,7 @@ def stage_rates(n_events: int) -> dict[str, float]:
         rows = [raw_row(e, rec, i, now) for i, e in enumerate(events)]
         t = time.perf_counter()
         for i in range(0, len(rows), 20_000):
-            store.write([TableRows("raw_events", RAW_COLUMNS, rows[i : i + 20_000], f"b{i}")])
+            store.write([RAW_EVENTS.block(rows[i : i + 20_000], f"b{i}")])
         out["insert_rows_per_s"] = len(rows) / (time.perf_counter() - t)
         store.close()
     return out
@@ -151,7 +151,7 @@ def stage_rates(n_events: int) -> dict[str, float]:
 
 def _committed(settings: Settings) -> tuple[int, int]:
     try:
-        lags = group_lag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage)
+        lags = group_lag(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage)
     except Exception:
         return 0, 1
     return sum(max(p.committed, 0) for p in lags), sum(p.lag for p in lags)
@@ -171,7 +171,7 @@ _ACCOUNTED = ("omnimeter_events_stored_total", "omnimeter_events_duplicate_total
 
 
 def _metrics_text(settings: Settings) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{settings.worker_web_port}/metrics", timeout=5) as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.worker.web_port}/metrics", timeout=5) as r:
         return str(r.read().decode())
 
 
@@ -252,7 +252,7 @@ def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> di
         tr = traffic(int(time.time()), datetime.now(UTC), timedelta(seconds=1 / rate))
         produce(
             records(tr, n, batch_size=batch),
-            settings.kafka_bootstrap,
+            settings.kafka.bootstrap,
             settings.topics.usage,
             rate=rate / batch,
             show_progress=False,
@@ -326,10 +326,8 @@ def main() -> int:
         def settings_for(name: str, partitions: int = 6) -> Settings:
             s = Settings(
                 data_dir=tmp / name,
-                kafka_bootstrap=bootstrap,
-                consumer_group=f"bench-{name}",
-                worker_web_port=free_port(),
-                worker_id=name,
+                kafka=KafkaSettings(bootstrap=bootstrap, consumer_group=f"bench-{name}"),
+                worker=WorkerSettings(web_port=free_port(), id=name),
                 topics=Topics(
                     usage=f"bench-{name}",
                     dlq=f"bench-{name}-dlq",

@@ -1,5 +1,5 @@
 import sys
 
-from omnimeter.cli import main
+from omnimeter.cli.main import main
 
 sys.exit(main())

@@ -1,4 +1,6 @@
-"""Fault injection for the reliability suite (tests/faults/). Inert unless OMNIMETER_FAULTS is set.
+"""Fault injection for the reliability suite (tests/faults/). Inert unless ``Settings.faults`` (the
+environment variable OMNIMETER_FAULTS) is set; the worker builds one `Faults` from its settings and hands
+it to the store and to its HTTP endpoint.
 
 ``OMNIMETER_FAULTS="crash_during_insert=P"``: each ClickHouse insert has probability P of the process
 SIGKILLing itself 0-20 ms after the insert started, while the engine is writing the part (a crash no
@@ -21,7 +23,9 @@ class SinkDown(ConnectionRefusedError):
 
 
 class Faults:
-    def __init__(self, spec: str) -> None:
+    """Parsed from a spec such as ``"crash_during_insert=0.05"``; an empty spec injects nothing."""
+
+    def __init__(self, spec: str = "") -> None:
         self.enabled = bool(spec.strip())
         opts = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
         self.crash_during_insert = float(opts.get("crash_during_insert", 0))
@@ -49,4 +53,4 @@ class Faults:
             threading.Timer(delay, crash).start()
 
 
-FAULTS = Faults(os.environ.get("OMNIMETER_FAULTS", ""))
+NO_FAULTS = Faults()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from pricing.money import from_minor, to_minor
+from omnimeter.pricing.money import from_minor, to_minor
 
 
 def allocate(total: Decimal, weights: Mapping[str, Decimal], currency: str) -> dict[str, Decimal]:

@@ -25,10 +25,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from pricing.charges import Charge, ChargeModel, Tier
-from pricing.money import Rounding
-from pricing.voice import Increment
-from schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
+from omnimeter.pricing.charges import Charge, ChargeModel, Tier
+from omnimeter.pricing.money import Rounding
+from omnimeter.pricing.voice import Increment
+from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
 
 Rate = Annotated[Decimal, Field(ge=0)]
 METER = re.compile(

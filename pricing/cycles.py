@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from schemas.types import Period
+from omnimeter.schemas.types import Period
 
 
 @dataclass(frozen=True, slots=True)

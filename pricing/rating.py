@@ -12,13 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
-from pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
-from pricing.cycles import cycle_of
-from pricing.money import line_amount
-from pricing.units import Usage, classify, conversation_key, window_step
-from pricing.whatsapp import WindowState
-from schemas.directory import Directory, Tenant
-from schemas.events import UsageEvent, data_field
+from omnimeter.pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
+from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.money import line_amount
+from omnimeter.pricing.units import Usage, classify, conversation_key, window_step
+from omnimeter.pricing.whatsapp import WindowState
+from omnimeter.schemas.directory import Directory, Tenant
+from omnimeter.schemas.events import UsageEvent, data_field
 
 ZERO = Decimal(0)
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pricing.money import Rounding, round_money
-from pricing.rating import BillableLine
+from omnimeter.pricing.money import Rounding, round_money
+from omnimeter.pricing.rating import BillableLine
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
-from pricing import whatsapp
-from pricing.books import BillingPolicy
-from pricing.sms import segment
-from schemas.events import UsageEvent
-from schemas.types import SmsEncoding
+from omnimeter.pricing import whatsapp
+from omnimeter.pricing.books import BillingPolicy
+from omnimeter.pricing.sms import segment
+from omnimeter.schemas.events import UsageEvent
+from omnimeter.schemas.types import SmsEncoding
 
 CHAT_CHANNELS = frozenset({"webchat", "messenger", "instagram", "telegram"})
 STATUS = {"message.sent": "sent", "message.delivered": "delivered", "message.failed": "failed"}

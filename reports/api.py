@@ -14,15 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from omnimeter.exceptions import OmnimeterError
-from omnimeter.tokens import InvalidToken, verify
-from reports.catalog import REPORTS, UnknownReport, run_report
-from reports.model import Request
-from reports.openapi import openapi
-from reports.period import GroupBy
-from reports.render import Format, render_report
-from reports.scope import Forbidden, NotFound
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.errors import OmnimeterError
+from omnimeter.reports.catalog import REPORTS, UnknownReport, run_report
+from omnimeter.reports.model import Request
+from omnimeter.reports.openapi import openapi
+from omnimeter.reports.period import GroupBy
+from omnimeter.reports.render import Format, render_report
+from omnimeter.reports.scope import Forbidden, NotFound
+from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"

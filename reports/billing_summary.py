@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pricing.money import round_money
-from reports.render import Section
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.pricing.money import round_money
+from omnimeter.reports.section import Section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 
 def billing_summary(store: ClickHouseStore) -> list[Section]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from reports import cost_reports, cycle_report, reseller_report, usage_reports
-from reports.model import Context, Report, Request
-from reports.period import resolve
-from reports.query import Agg, newest
-from reports.reference import load_reference
-from reports.render import Section
-from reports.scope import PLATFORM, Scope, tenants_for
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.reports import cost_reports, cycle_report, reseller_report, usage_reports
+from omnimeter.reports.model import Context, Report, Request
+from omnimeter.reports.period import resolve
+from omnimeter.reports.query import Agg, newest
+from omnimeter.reports.reference import load_reference
+from omnimeter.reports.scope import PLATFORM, Scope, tenants_for
+from omnimeter.reports.section import Section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 Builder = Callable[[ClickHouseStore, Context], tuple[list[Section], list[Agg]]]
 

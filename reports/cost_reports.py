@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from pricing.allocation import allocate, split_member
-from pricing.commitments import percent
-from reports.model import Context, cost, cost_currency, money, qty
-from reports.query import Agg, fetch
-from reports.render import Section
-from reports.shapes import section
-from schemas.directory import Directory
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.pricing.allocation import allocate, split_member
+from omnimeter.pricing.commitments import percent
+from omnimeter.reports.model import Context, cost, cost_currency, money, qty
+from omnimeter.reports.query import Agg, fetch
+from omnimeter.reports.section import Section
+from omnimeter.reports.shapes import section
+from omnimeter.schemas.directory import Directory
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
 UNASSIGNED = "(unassigned)"

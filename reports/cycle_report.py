@@ -13,18 +13,18 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from pricing.books import Audience
-from pricing.charges import ChargeModel
-from pricing.commitments import CommitmentUsage, CreditUsage
-from pricing.cycles import cycle_of
-from pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
-from reports.model import Context, cost, cost_currency, money, qty
-from reports.period import Period
-from reports.query import Agg, fetch
-from reports.render import Section
-from reports.services import CARRIER_PREFIXES
-from reports.shapes import section
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.pricing.books import Audience
+from omnimeter.pricing.charges import ChargeModel
+from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage
+from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
+from omnimeter.reports.model import Context, cost, cost_currency, money, qty
+from omnimeter.reports.period import Period
+from omnimeter.reports.query import Agg, fetch
+from omnimeter.reports.section import Section
+from omnimeter.reports.services import CARRIER_PREFIXES
+from omnimeter.reports.shapes import section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
 _TIERED = (ChargeModel.GRADUATED, ChargeModel.VOLUME, ChargeModel.PACKAGE)

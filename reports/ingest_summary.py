@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.render import Section
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.reports.section import Section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 
 def ingest_summary(store: ClickHouseStore) -> list[Section]:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing.books import PriceBooks
-from pricing.money import round_money
-from reports.period import GroupBy, Period
-from reports.query import Agg
-from reports.render import Section, _plain
-from schemas.directory import Directory, Tenant
+from omnimeter.pricing.books import PriceBooks
+from omnimeter.pricing.money import round_money
+from omnimeter.reports.period import GroupBy, Period
+from omnimeter.reports.query import Agg
+from omnimeter.reports.render import _plain
+from omnimeter.reports.section import Section
+from omnimeter.schemas.directory import Directory, Tenant
 
 NOTICE = (
     "Estimate: computed from usage metered so far and the current price books; the invoice may differ "

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.model import NOTICE
-from reports.shapes import SHAPES, row_schema
+from omnimeter.reports.model import NOTICE
+from omnimeter.reports.shapes import SHAPES, row_schema
 
 _PARAMS: list[tuple[str, str, dict[str, Any]]] = [
     ("tenant", "One tenant (must be inside the token's scope)", {"type": "string"}),

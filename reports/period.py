@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from omnimeter.exceptions import OmnimeterError
+from omnimeter.errors import OmnimeterError
 
 
 class PeriodError(OmnimeterError, ValueError):

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from reports.period import Period
-from schemas.directory import Tenant
-from sinks.clickhouse import ClickHouseStore
-from sinks.rollups import DIMS
+from omnimeter.reports.period import Period
+from omnimeter.schemas.directory import Tenant
+from omnimeter.sinks.clickhouse import ClickHouseStore
+from omnimeter.sinks.rollups import DIMS
 
 VALUES = ("lines", "quantity", "amount_platform", "amount_reseller", "newest_event")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omnimeter.exceptions import OmnimeterError
-from pricing.books import PriceBooks, parse_price_books
-from schemas.directory import Directory, parse_directory
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.errors import OmnimeterError
+from omnimeter.pricing.books import PriceBooks, parse_price_books
+from omnimeter.schemas.directory import Directory, parse_directory
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 
 class NoReferenceData(OmnimeterError):

@@ -7,7 +7,6 @@ import io
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -15,18 +14,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from omnimeter.reports.section import Section
+
 
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    columns: Sequence[str]
-    rows: Sequence[Sequence[Any]]
 
 
 def _plain(v: Any) -> Any:
@@ -67,7 +61,7 @@ def render_report(doc: dict[str, Any], fmt: Format) -> str:
     that says it is an estimate and how fresh it is."""
     if fmt is Format.JSON:
         return json.dumps(doc, indent=2, ensure_ascii=False)
-    from reports.shapes import SHAPES, columns
+    from omnimeter.reports.shapes import SHAPES, columns
 
     known = SHAPES.get(doc["report"], {})
     sections = [

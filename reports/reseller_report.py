@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from reports.model import Context, money, qty
-from reports.query import Agg, fetch
-from reports.render import Section
-from reports.shapes import section
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.reports.model import Context, money, qty
+from omnimeter.reports.query import Agg, fetch
+from omnimeter.reports.section import Section
+from omnimeter.reports.shapes import section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
 TEXT_CHANNELS = (

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from omnimeter.exceptions import OmnimeterError
-from schemas.directory import Directory, Tenant
+from omnimeter.errors import OmnimeterError
+from omnimeter.schemas.directory import Directory, Tenant
 
 
 class Forbidden(OmnimeterError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reports.render import Section
+from omnimeter.reports.section import Section
 
 SHAPES: dict[str, dict[str, str]] = {
     "users": {

@@ -6,14 +6,14 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pricing.commitments import percent
-from reports.model import Context, cost, cost_currency, money, qty
-from reports.period import GroupBy, Period, bucket_start
-from reports.query import Agg, fetch
-from reports.render import Section
-from reports.services import SERVICES, service_of
-from reports.shapes import section
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.pricing.commitments import percent
+from omnimeter.reports.model import Context, cost, cost_currency, money, qty
+from omnimeter.reports.period import GroupBy, Period, bucket_start
+from omnimeter.reports.query import Agg, fetch
+from omnimeter.reports.section import Section
+from omnimeter.reports.services import SERVICES, service_of
+from omnimeter.reports.shapes import section
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
 _PARTY = ("reseller_id", "currency_platform", "currency_reseller")

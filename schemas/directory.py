@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
-from schemas.types import Period
+from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
+from omnimeter.schemas.types import Period
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Money = Annotated[Decimal, Field(ge=0, decimal_places=6)]

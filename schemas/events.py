@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from schemas.types import (
+from omnimeter.schemas.types import (
     CallDirection,
     Channel,
     Rfc3339,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from schemas.events import UsageEvent
+from omnimeter.schemas.events import UsageEvent
 
 JSON_DIR = Path(__file__).parent / "json"
 

@@ -18,8 +18,8 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
-from schemas.events import USAGE_EVENT, USAGE_EVENTS, UsageEvent
-from schemas.types import EventType
+from omnimeter.schemas.events import USAGE_EVENT, USAGE_EVENTS, UsageEvent
+from omnimeter.schemas.types import EventType
 
 _TAGS = frozenset(t.value for t in EventType)
 

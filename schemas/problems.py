@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from omnimeter.exceptions import OmnimeterError
+from omnimeter.errors import OmnimeterError
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,46 +12,49 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
-from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
-from omnimeter.faults import FAULTS
-from sinks.base import TableRows
-from sinks.exceptions import SinkError
-from sinks.migrate import apply_migrations
+from omnimeter.faults import NO_FAULTS, Faults
+from omnimeter.settings import mask_url
+from omnimeter.sinks import queries
+from omnimeter.sinks.base import DedupeKey, Position, TableRows
+from omnimeter.sinks.exceptions import SinkError, SinkGaveUp, SinkUnavailable
+from omnimeter.sinks.migrate import apply_migrations
+from omnimeter.sinks.tables import OUTCOME_TABLES
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _KEYS_PER_QUERY = 25_000
-Position = tuple[int, int]  # (kafka_offset, batch_index)
-DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
 
 
-def connect(url: str, database: str, *, migrate: bool = True, cluster: str | None = None) -> ClickHouseStore:
+def connect(
+    url: str, database: str, *, migrate: bool = True, cluster: str | None = None, faults: Faults = NO_FAULTS
+) -> ClickHouseStore:
     """Open the store at `url`, creating the database and applying migrations when `migrate`."""
     try:
         if url.startswith("omnimeter://"):  # an embedded store shared by `omnimeter store serve`
-            from sinks.shared import SharedStoreClient
+            from omnimeter.sinks.shared import SharedStoreClient
 
             client = SharedStoreClient(url)  # type: ignore[assignment]
         else:
             client = clickhouse_connect.get_client(dsn=url)
     except Exception as e:
         hint = " (chdb: is another process holding this path?)" if url.startswith("chdb:") else ""
-        raise SinkError(f"cannot open ClickHouse at {url}: {e}{hint}") from e
-    store = ClickHouseStore(client, database)
+        raise SinkUnavailable(f"cannot open ClickHouse at {mask_url(url)}: {_first_line(e)}{hint}") from e
+    store = ClickHouseStore(client, database, faults=faults)
     if migrate:
         try:
             apply_migrations(client, database, cluster)
         except SinkError:
             raise
         except Exception as e:
-            raise SinkError(f"cannot migrate ClickHouse at {url}: {e}") from e
+            raise SinkError(f"cannot migrate ClickHouse at {mask_url(url)}: {_first_line(e)}") from e
     return store
 
 
@@ -65,7 +68,10 @@ class ClickHouseStore:
     turns on one lock: chDB is one engine per process. An `observer` hears of every insert and every
     failed attempt (the worker's metrics)."""
 
-    def __init__(self, client: Client, database: str, observer: InsertObserver | None = None) -> None:
+    def __init__(
+        self, client: Client, database: str, observer: InsertObserver | None = None, faults: Faults = NO_FAULTS
+    ) -> None:
+        self.faults = faults
         self.client = client
         self.db = database
         self.observer = observer
@@ -82,29 +88,42 @@ class ClickHouseStore:
         sleep: Callable[[float], None] = time.sleep,
         insert_settings: dict[str, Any] | None = None,
     ) -> None:
-        """Insert every non-empty block, retrying each (same token) until it succeeds; with `retry_for_s`
-        > 0, give up after that long with `SinkError`. Nothing is acked by the caller until this returns."""
+        """`insert`, retrying each block (same token) until it succeeds; with `retry_for_s` > 0, give up
+        after that long with `SinkError`. Nothing is acked by the caller until this returns."""
         for block in blocks:
             if block.rows:
-                settings = {"insert_deduplication_token": block.token} if block.token else {}
-                settings |= insert_settings or {}
-                started = time.monotonic()
                 self._retrying(
                     f"insert into {block.table}",
-                    lambda b=block, st=settings: self._insert(b, st),
+                    lambda b=block: self._insert_block(b, insert_settings),
                     retry_for_s,
                     sleep,
-                    table=block.table,
                 )
-                if self.observer is not None:
-                    self.observer.inserted(block.table, len(block.rows), time.monotonic() - started)
 
-    def _insert(self, block: TableRows, settings: dict[str, Any]) -> None:
-        FAULTS.before_insert(block.table)
-        with self.lock:
-            self.client.insert(
-                f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
-            )
+    def insert(self, blocks: Sequence[TableRows]) -> None:
+        """One attempt per non-empty block, in order; raises `SinkUnavailable` on the first failure."""
+        for block in blocks:
+            if block.rows:
+                try:
+                    self._insert_block(block)
+                except Exception as e:
+                    raise SinkUnavailable(f"insert into {block.table} failed: {_first_line(e)}") from e
+
+    def _insert_block(self, block: TableRows, extra: dict[str, Any] | None = None) -> None:
+        settings = {"insert_deduplication_token": block.token} if block.token else {}
+        settings |= extra or {}
+        started = time.monotonic()
+        try:
+            self.faults.before_insert(block.table)
+            with self.lock:
+                self.client.insert(
+                    f"{self.db}.{block.table}", block.rows, column_names=list(block.columns), settings=settings
+                )
+        except Exception:
+            if self.observer is not None:
+                self.observer.insert_failed(block.table)
+            raise
+        if self.observer is not None:
+            self.observer.inserted(block.table, len(block.rows), time.monotonic() - started)
 
     def _retrying(
         self,
@@ -112,17 +131,14 @@ class ClickHouseStore:
         call: Callable[[], T],
         retry_for_s: float,
         sleep: Callable[[float], None] = time.sleep,
-        table: str = "",
     ) -> T:
         delay, waited = 0.1, 0.0
         while True:
             try:
                 return call()
             except Exception as e:
-                if table and self.observer is not None:
-                    self.observer.insert_failed(table)
                 if retry_for_s and waited >= retry_for_s:
-                    raise SinkError(f"{what} failed for {waited:.0f} s, giving up: {e}") from e
+                    raise SinkGaveUp(f"{what} failed for {waited:.0f} s, giving up: {e}") from e
                 log.warning("%s failed (%s); retrying in %.1f s", what, e, delay)
                 sleep(delay)
                 waited += delay
@@ -133,22 +149,23 @@ class ClickHouseStore:
         topic: str,
         partition: int,
         from_offset: int,
-        tables: Sequence[str] = ("raw_events", "rejected_events", "duplicate_events"),
+        tables: Sequence[str] = OUTCOME_TABLES,
     ) -> set[Position]:
         """Source positions at or after `from_offset` with rows stored in any of `tables`."""
         found: set[Position] = set()
         for table in tables:
+            sql, params = queries.recorded_positions(self.db, table, topic, partition, from_offset)
             rows = self._retrying(
-                f"reading stored positions of {table}",
-                lambda t=table: self.query_rows(
-                    f"SELECT kafka_offset, batch_index FROM {self.db}.{t} "
-                    "WHERE kafka_topic = %(t)s AND kafka_partition = %(p)s AND kafka_offset >= %(o)s",
-                    {"t": topic, "p": partition, "o": from_offset},
-                ),
-                0.0,
+                f"reading stored positions of {table}", lambda s=sql, p=params: self.query_rows(s, p), 0.0
             )
             found.update((int(o), int(i)) for o, i in rows)
         return found
+
+    def cycle_usage(self, tenant: str, cycle: date) -> dict[str, Decimal]:
+        return {str(m): Decimal(q) for m, q in self.query_until_answered(*queries.cycle_usage(self.db, tenant, cycle))}
+
+    def cycle_seats(self, tenant: str, cycle: date) -> set[tuple[str, str]]:
+        return {(str(m), str(u)) for m, u in self.query_until_answered(*queries.cycle_seats(self.db, tenant, cycle))}
 
     def stored_keys(self, keys: Iterable[DedupeKey], since: datetime) -> set[DedupeKey]:
         """The subset of `keys` stored in raw_events by an ingest at or after `since`.
@@ -161,16 +178,8 @@ class ClickHouseStore:
         for i in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[i : i + _KEYS_PER_QUERY]
             wanted = set(chunk)
-            rows = self._retrying(
-                "dedupe look-up in raw_events",
-                lambda c=chunk: self.query_rows(
-                    f"SELECT tenant_id, source, event_id FROM {self.db}.raw_events "
-                    "WHERE tenant_id IN {t:Array(String)} AND event_id IN {e:Array(String)} "
-                    "AND ingested_at >= {s:DateTime64(3, 'UTC')}",
-                    {"t": sorted({k[0] for k in c}), "e": [k[2] for k in c], "s": since},
-                ),
-                0.0,
-            )
+            sql, params = queries.stored_keys(self.db, chunk, since)
+            rows = self._retrying("dedupe look-up in raw_events", lambda s=sql, p=params: self.query_rows(s, p), 0.0)
             found.update(k for k in ((t, s, e) for t, s, e in rows) if k in wanted)
         return found
 
@@ -178,7 +187,7 @@ class ClickHouseStore:
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
         try:
-            FAULTS.check_sink()
+            self.faults.check_sink()
             with self.lock:
                 result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
@@ -198,23 +207,6 @@ class ClickHouseStore:
                 self.client.command(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
             raise SinkError(f"statement failed: {_first_line(e)}") from e
-
-
-def _faster_escape_str(value: str) -> str:
-    """clickhouse-connect's `escape_str` (a backslash before each of `must_escape`), with `str.replace`
-    instead of a generator per character; same output. Binding the dedupe look-up's 20k ids per flush
-    through the original was 3% of the worker's time (bench profile, issue 7)."""
-    if _BS in value:
-        value = value.replace(_BS, _BS + _BS)  # first: the other replacements add backslashes
-    for ch in _OTHERS:
-        if ch in value:
-            value = value.replace(ch, _BS + ch)
-    return value
-
-
-_BS = binding.BS
-_OTHERS = tuple(ch for ch in binding.must_escape if ch != _BS)
-binding.escape_str = _faster_escape_str  # module global: format_str and format_bind_value look it up per call
 
 
 def _first_line(e: Exception) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 from typing import Protocol
 
-from sinks.exceptions import MigrationError
+from omnimeter.sinks.exceptions import MigrationError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

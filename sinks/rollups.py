@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.sinks.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ TimeZones = Callable[[], Mapping[str, str]]  # tenant id → IANA zone (tenants 
 
 
 class Rollups:
-    def __init__(self, store: ClickHouseStore, time_zones: TimeZones) -> None:
+    def __init__(self, store: Store, time_zones: TimeZones) -> None:
         self.store = store
         self.time_zones = time_zones
         self.mark: datetime | None = None
@@ -136,7 +136,7 @@ class Rollups:
         self.store.command(sql, dict(parameters), settings=_NO_DEDUP if sql.startswith("INSERT") else None)
 
 
-def refresh_quietly(store: ClickHouseStore, zones: Mapping[str, str]) -> None:
+def refresh_quietly(store: Store, zones: Mapping[str, str]) -> None:
     """Bring the rollups up to date once (a graceful worker stop, a report on a store no worker holds).
     A failure is only logged: the next refresh, by anyone, covers the same buckets."""
     try:

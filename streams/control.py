@@ -4,7 +4,7 @@ reports while it runs).
 
 Pausing stops the ingest agent from taking records (the worker stays in its consumer group, keeps its
 partitions and keeps serving metrics, so lag visibly grows); resuming continues where it stopped.
-Bound to 127.0.0.1 unless configured otherwise (OMNIMETER_METRICS_HOST).
+Bound to 127.0.0.1 unless configured otherwise (OMNIMETER_WORKER_HOST).
 """
 
 from __future__ import annotations
@@ -13,14 +13,27 @@ import asyncio
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from omnimeter.faults import FAULTS
-from reports.api import ReportsAPI
-from reports.web.app import Dashboard
-from streams.metrics import WorkerMetrics
+from omnimeter.faults import NO_FAULTS, Faults
+from omnimeter.streams.metrics import WorkerMetrics
+
+
+class ApiRoutes(Protocol):
+    """The reports API (omnimeter.reports.api.ReportsAPI), mounted under /api/ by the CLI's worker."""
+
+    def handle(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]: ...
+
+
+class UiRoutes(Protocol):
+    """The dashboard (omnimeter.reports.web.app.Dashboard), mounted under /ui by the CLI's worker."""
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, str, bytes, list[tuple[str, str]]]: ...
 
 
 class PauseSwitch:
@@ -47,8 +60,9 @@ def serve(
     port: int,
     metrics: WorkerMetrics | None = None,
     switch: PauseSwitch | None = None,
-    api: ReportsAPI | None = None,
-    dashboard: Dashboard | None = None,
+    api: ApiRoutes | None = None,
+    dashboard: UiRoutes | None = None,
+    faults: Faults = NO_FAULTS,
 ) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def _send(
@@ -87,9 +101,9 @@ def serve(
             if dashboard is not None and self.path.startswith("/ui/"):
                 length = min(int(self.headers.get("Content-Length") or 0), 65536)
                 self._ui("POST", self.rfile.read(length))
-            elif FAULTS.enabled and self.path.startswith("/faults/sink-down"):
+            elif faults.enabled and self.path.startswith("/faults/sink-down"):
                 seconds = float(parse_qs(urlsplit(self.path).query).get("seconds", ["10"])[0])
-                FAULTS.sink_down_for(seconds)
+                faults.sink_down_for(seconds)
                 self._send(200, json.dumps({"sink_down_s": seconds}).encode())
             elif switch is not None and self.path in ("/pause", "/resume"):
                 switch.set(self.path == "/resume")

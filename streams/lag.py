@@ -8,7 +8,7 @@ import threading
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.metrics import WorkerMetrics
+from omnimeter.streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 

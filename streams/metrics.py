@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 import omnimeter
 
 if TYPE_CHECKING:
-    from streams.ingest import FlushResult
-    from streams.records import ConsumedRecord
+    from omnimeter.streams.flush import FlushResult
+    from omnimeter.streams.records import ConsumedRecord
 
 SHORT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 # event-time lag reaches hours when a producer or the worker is behind: buckets up to a day

@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.base import TableRows
-from sinks.clickhouse import ClickHouseStore
-from streams.reference import ReferenceData
+from omnimeter.sinks.base import Store
+from omnimeter.sinks.tables import DIM_ENTITIES, REFERENCE_VERSIONS
+from omnimeter.streams.reference import ReferenceData
 
 ENTITY_KINDS = {
     "resellers": "reseller",
@@ -56,7 +56,7 @@ def entity_rows(doc: dict[str, Any], version: str, at: datetime) -> list[tuple[A
 class ReferenceMirror:
     """Writes each newly applied version once per process; the tokens make a repeat after a restart a no-op."""
 
-    def __init__(self, store: ClickHouseStore, reference: ReferenceData) -> None:
+    def __init__(self, store: Store, reference: ReferenceData) -> None:
         self.store = store
         self.reference = reference
         self._done: set[tuple[str, str]] = set()
@@ -68,19 +68,10 @@ class ReferenceMirror:
                 continue
             at = datetime.now(UTC)
             blocks = [
-                TableRows(
-                    "reference_versions",
-                    ("kind", "version", "applied_at", "source"),
-                    [(kind, applied.version, at, applied.text)],
-                    f"ref:{kind}:{applied.version}",
-                )
+                REFERENCE_VERSIONS.block([(kind, applied.version, at, applied.text)], f"ref:{kind}:{applied.version}")
             ]
             if kind == "directory":
                 doc = applied.value.model_dump(mode="json")  # type: ignore[attr-defined]
-                blocks.append(TableRows(
-                    "dim_entities",
-                    ("kind", "tenant_id", "id", "name", "parent", "attributes", "version", "applied_at"),
-                    entity_rows(doc, applied.version, at), f"dim:{applied.version}",
-                ))  # fmt: skip
+                blocks.append(DIM_ENTITIES.block(entity_rows(doc, applied.version, at), f"dim:{applied.version}"))
             await asyncio.to_thread(self.store.write, blocks)
             self._done.add((kind, applied.version))

@@ -1,7 +1,7 @@
-"""The rate stage: stored events become billable lines, priced with the current reference data.
+"""Step 3 of a flush: stored events become billable lines, priced with the current reference data.
 
-Runs inside the ingest flush, so lines are inserted in the same ordered flush as the events they come
-from (lines first, then raw_events). State:
+Runs inside the flush, so lines are inserted in the same ordered flush as the events they come from
+(lines first, then raw_events). State:
 * WhatsApp windows live in a Faust table, updated as each record arrives (a set union: idempotent and
   order-independent, so replays and late events give the same decisions);
 * the quantity used per tenant, cycle and meter (for tiers) and the seats counted per cycle are read
@@ -17,20 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing.rating import BillableLine, Rater
-from pricing.whatsapp import WindowState
-from sinks.clickhouse import ClickHouseStore
-from streams.records import ConsumedRecord
-from streams.reference import ReferenceData
+from omnimeter.pricing.rating import Rater
+from omnimeter.pricing.whatsapp import WindowState
+from omnimeter.sinks.base import CycleUsage
+from omnimeter.streams.records import ConsumedRecord
+from omnimeter.streams.reference import ReferenceData
+from omnimeter.streams.rows import line_row
 
-# A line's row: the line's own fields, then where its event was read from and when it was rated.
-LINE_COLUMNS = (*BillableLine._fields, "kafka_topic", "kafka_partition", "kafka_offset", "batch_index", "rated_at")
-
-METER, AMOUNT_PLATFORM, AMOUNT_RESELLER = (
-    LINE_COLUMNS.index("meter"),
-    LINE_COLUMNS.index("amount_platform"),
-    LINE_COLUMNS.index("amount_reseller"),
-)
 WindowLookup = Callable[[tuple[str, str, str]], WindowState | None]
 
 
@@ -42,14 +35,16 @@ class _Cycle:
 
 class StoredRatingState:
     """`pricing.rating.RatingState` for the stream: windows from the Faust table, cycle usage from
-    ClickHouse. Not thread-safe; used by one flush at a time."""
+    ClickHouse. Not thread-safe; used by one flush at a time. Its cache is per-partition state: the
+    rebalance hook marks it stale, and the next flush starts from what is stored."""
 
     MAX_CACHED_CYCLES = 20_000
 
-    def __init__(self, store: ClickHouseStore, windows: WindowLookup) -> None:
+    def __init__(self, store: CycleUsage, windows: WindowLookup) -> None:
         self.store = store
         self.windows = windows
         self._cycles: dict[tuple[str, date], _Cycle] = {}
+        self._stale = False
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
         return self.windows(key)
@@ -60,20 +55,7 @@ class StoredRatingState:
     def _cycle(self, tenant: str, cycle: date) -> _Cycle:
         c = self._cycles.get((tenant, cycle))
         if c is None:
-            c = _Cycle()
-            db = self.store.db
-            for meter, qty in self.store.query_until_answered(
-                f"SELECT meter, sum(quantity) FROM {db}.billable_lines WHERE tenant_id = %(t)s "
-                "AND cycle_start = %(c)s AND free_reason = '' AND quantity > 0 GROUP BY meter",
-                {"t": tenant, "c": cycle},
-            ):
-                c.used[meter] = Decimal(qty)
-            for meter, user in self.store.query_until_answered(
-                f"SELECT DISTINCT meter, user_id FROM {db}.billable_lines WHERE tenant_id = %(t)s "
-                "AND cycle_start = %(c)s AND startsWith(meter, 'seats.active.')",
-                {"t": tenant, "c": cycle},
-            ):
-                c.seats.add((meter, user))
+            c = _Cycle(self.store.cycle_usage(tenant, cycle), self.store.cycle_seats(tenant, cycle))
             self._cycles[(tenant, cycle)] = c
         return c
 
@@ -91,13 +73,20 @@ class StoredRatingState:
         self._cycle(tenant, cycle).seats.add((meter, user))
 
     def trim(self) -> None:
-        """Forget cached cycles (call between flushes: everything rated before is stored)."""
-        if len(self._cycles) > self.MAX_CACHED_CYCLES:
+        """Forget cached cycles when stale or too many (call between flushes: everything rated before is
+        stored)."""
+        if self._stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
             self._cycles.clear()
+            self._stale = False
+
+    def partitions_changed(self) -> None:
+        """Rebalance hook: another worker may have rated this worker's former partitions meanwhile. The
+        cache is dropped before the next rating, never during one (a flush in flight keeps its view)."""
+        self._stale = True
 
 
 class RateStage:
-    def __init__(self, reference: ReferenceData, store: ClickHouseStore, windows: WindowLookup) -> None:
+    def __init__(self, reference: ReferenceData, store: CycleUsage, windows: WindowLookup) -> None:
         self.reference = reference
         self.state = StoredRatingState(store, windows)
 
@@ -123,7 +112,3 @@ class RateStage:
             for ln in rater.rate(event):
                 rows.append(line_row(ln, rec, index, now))
         return rows
-
-
-def line_row(ln: BillableLine, rec: ConsumedRecord, index: int, now: datetime) -> tuple[Any, ...]:
-    return (*ln, rec.topic, rec.partition, rec.offset, index, now)

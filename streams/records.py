@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from schemas.parse import Outcome
+from omnimeter.schemas.parse import Outcome
+from omnimeter.sinks.base import Headers
 
-Headers = Sequence[tuple[str, bytes]]
+Partition = tuple[str, int]  # (topic, partition)
 
 
 @dataclass(slots=True)
@@ -22,3 +23,7 @@ class ConsumedRecord:
     headers: Headers = ()
     ack: Callable[[], Awaitable[object]] | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def tp(self) -> Partition:
+        return (self.topic, self.partition)

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from pricing.books import PriceBooks, parse_price_books
-from schemas.directory import Directory, parse_directory
-from schemas.problems import ReferenceDataError
+from omnimeter.pricing.books import PriceBooks, parse_price_books
+from omnimeter.schemas.directory import Directory, parse_directory
+from omnimeter.schemas.problems import ReferenceDataError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Rows of the ingest tables, built from parsed outcomes. Column order matches sinks/migrations."""
+"""Step 5 of a flush: the rows of each table, built from outcomes, in the column order of sinks/tables.py."""
 
 from __future__ import annotations
 
@@ -7,52 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from schemas.events import UsageEvent
-from schemas.parse import Rejection
-from streams.records import ConsumedRecord
-
-RAW_COLUMNS = (
-    "tenant_id",
-    "source",
-    "event_id",
-    "type",
-    "event_time",
-    "specversion",
-    "datacontenttype",
-    "channel",
-    "data",
-    "extensions",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "batch_index",
-    "ingested_at",
-)
-REJECTED_COLUMNS = (
-    "tenant_id",
-    "event_id",
-    "reason",
-    "field",
-    "detail",
-    "raw",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "batch_index",
-    "rejected_at",
-)
-DUPLICATE_COLUMNS = (
-    "tenant_id",
-    "source",
-    "event_id",
-    "type",
-    "event_time",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "batch_index",
-    "seen_at",
-)
+from omnimeter.pricing.rating import BillableLine
+from omnimeter.schemas.events import UsageEvent
+from omnimeter.schemas.parse import Rejection
+from omnimeter.streams.records import ConsumedRecord
 
 
 def _json(obj: Any) -> str:
@@ -116,3 +74,8 @@ def rejected_row(rej: Rejection, rec: ConsumedRecord, now: datetime) -> Sequence
         rej.index,
         now,
     )
+
+
+def line_row(ln: BillableLine, rec: ConsumedRecord, index: int, now: datetime) -> tuple[Any, ...]:
+    """A billable line, then where its event was read from and when it was rated."""
+    return (*ln, rec.topic, rec.partition, rec.offset, index, now)

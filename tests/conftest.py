@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import ensure_topics, topic_specs
-from omnimeter.localkafka import LocalKafka
+from omnimeter.cli.localkafka import LocalKafka
+from omnimeter.settings import KafkaSettings, Settings, Topics, WorkerSettings
+from omnimeter.streams.kafka_admin import ensure_topics, topic_specs
 
 
 def free_port() -> int:
@@ -43,9 +43,8 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
     s = Settings(
         data_dir=tmp_path,
         cache_dir=_cache_dir(),
-        kafka_bootstrap=kafka,
-        consumer_group=f"omnimeter-test-{tag}",
-        worker_web_port=free_port(),
+        kafka=KafkaSettings(bootstrap=kafka, consumer_group=f"omnimeter-test-{tag}"),
+        worker=WorkerSettings(web_port=free_port()),
         topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
     )
     ensure_topics(kafka, topic_specs(s.topics))

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from omnimeter.simulate import Ledger
-from omnimeter.traffic import Record
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Record
 
 
 def produce_plain(bootstrap: str, topic: str, records: Iterable[Record], ledger: Ledger, rate: float = 0.0) -> None:

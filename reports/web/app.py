@@ -9,15 +9,15 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from omnimeter.exceptions import OmnimeterError
-from omnimeter.tokens import InvalidToken, verify
-from reports.catalog import run_report
-from reports.reference import load_reference
-from reports.render import Format, render_report
-from reports.scope import Forbidden, NotFound, Scope
-from reports.web.html import e, layout
-from reports.web.pages import PAGE_BUILDERS, TITLES, Page, request_of
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.errors import OmnimeterError
+from omnimeter.reports.catalog import run_report
+from omnimeter.reports.reference import load_reference
+from omnimeter.reports.render import Format, render_report
+from omnimeter.reports.scope import Forbidden, NotFound, Scope
+from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.reports.web.html import e, layout
+from omnimeter.reports.web.pages import PAGE_BUILDERS, TITLES, Page, request_of
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

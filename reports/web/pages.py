@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from reports.api import PARAMS
-from reports.api import request_of as api_request_of
-from reports.catalog import run_report
-from reports.model import Request
-from reports.scope import Scope
-from reports.web.html import chart, e, filters, notice, progress, table
-from sinks.clickhouse import ClickHouseStore
+from omnimeter.reports.api import PARAMS
+from omnimeter.reports.api import request_of as api_request_of
+from omnimeter.reports.catalog import run_report
+from omnimeter.reports.model import Request
+from omnimeter.reports.scope import Scope
+from omnimeter.reports.web.html import chart, e, filters, notice, progress, table
+from omnimeter.sinks.clickhouse import ClickHouseStore
 
 Doc = dict[str, Any]
 Query = Mapping[str, str]

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from omnimeter.config import Settings
-from omnimeter.simulate import Ledger
-from omnimeter.tokens import issue, load_secret
-from omnimeter.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, wait_caught_up
-from reports.scope import Scope
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
+from omnimeter.reports.scope import Scope
+from omnimeter.reports.tokens import issue, load_secret
+from omnimeter.settings import Settings
 from tests.integration.isolated import apply_reference, isolated_settings
 from tests.kafka_io import produce_plain
 
@@ -37,13 +37,13 @@ DAYS = 14
 class Site:
     def __init__(self, settings: Settings, tenants: list[dict[str, Any]]) -> None:
         self.settings = settings
-        self.base = f"http://127.0.0.1:{settings.worker_web_port}"
+        self.base = f"http://127.0.0.1:{settings.worker.web_port}"
         self.tenants = tenants
         self.first = (datetime.now(UTC) - timedelta(days=DAYS + 1)).date().isoformat()
         self.last = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 
     def token(self, scope: str) -> str:
-        return issue(load_secret(self.settings.data_dir, self.settings.api_secret), Scope.parse(scope))
+        return issue(load_secret(self.settings.data_dir, self.settings.api.secret), Scope.parse(scope))
 
     def api(self, name: str, scope: str, **params: str) -> dict[str, Any]:
         url = f"{self.base}/api/v1/reports/{name}?{urllib.parse.urlencode(params)}"

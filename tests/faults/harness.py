@@ -17,14 +17,14 @@ from typing import Any
 
 import yaml
 
-from omnimeter.config import Settings
-from omnimeter.kafka_admin import group_lag
-from omnimeter.reconcile import reconcile
-from omnimeter.simulate import Ledger
-from omnimeter.traffic import Record, Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
-from sinks.clickhouse import connect
-from streams.reference import publish
+from omnimeter.cli.reconcile import reconcile
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Record, Traffic, build_world, directory_doc, records
+from omnimeter.cli.workerproc import WorkerProcess, settings_env, wait_caught_up
+from omnimeter.settings import Settings
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.streams.kafka_admin import group_lag
+from omnimeter.streams.reference import publish
 from tests.integration.accounting import assert_exact_account
 from tests.integration.isolated import isolated_settings
 from tests.integration.rating_check import REF, assert_same_totals, offline_totals, stream_totals
@@ -63,7 +63,7 @@ class Scenario:
         return self.tmp / "events.jsonl"
 
     def apply(self, kind: str, path: Path) -> None:
-        publish(self.settings.kafka_bootstrap, self.settings.topics.reference, kind, path.read_text(), str(path))
+        publish(self.settings.kafka.bootstrap, self.settings.topics.reference, kind, path.read_text(), str(path))
 
     def traffic(self, n: int, seed: int, start: datetime | None = None, span: timedelta = timedelta(hours=2),
                 **kw: Any) -> list[Record]:  # fmt: skip
@@ -73,7 +73,7 @@ class Scenario:
 
     def produce(self, recs: Sequence[Record], rate: float = 0.0) -> None:
         self.sent += recs
-        produce_plain(self.settings.kafka_bootstrap, self.settings.topics.usage, recs, self.ledger, rate)
+        produce_plain(self.settings.kafka.bootstrap, self.settings.topics.usage, recs, self.ledger, rate)
 
     def produce_in_background(self, recs: Sequence[Record], rate: float) -> threading.Thread:
         thread = threading.Thread(target=self.produce, args=(recs, rate), daemon=True)
@@ -81,7 +81,7 @@ class Scenario:
         return thread
 
     def worker(self, env: dict[str, str] | None = None, **overrides: Any) -> WorkerProcess:
-        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        settings = self.settings.replace(**overrides) if overrides else self.settings
         w = WorkerProcess(settings, self.tmp / f"worker-{len(self.workers)}.log", env).start()
         self.workers.append(w)
         STARTED.append(w)
@@ -90,7 +90,8 @@ class Scenario:
     def committed(self) -> int:
         s = self.settings
         try:
-            return sum(max(p.committed, 0) for p in group_lag(s.kafka_bootstrap, s.consumer_group, s.topics.usage))
+            lag = group_lag(s.kafka.bootstrap, s.kafka.consumer_group, s.topics.usage)
+            return sum(max(p.committed, 0) for p in lag)
         except Exception:
             return 0
 
@@ -135,11 +136,11 @@ class Scenario:
         return row
 
     def reconcile_rows(self) -> list[Any]:
-        store = connect(self.settings.resolved_clickhouse_url, self.settings.clickhouse_database)
+        store = connect(self.settings.resolved_clickhouse_url, self.settings.clickhouse.database)
         try:
             tenants = [f"tenant-{i:03d}" for i in range(1, TENANTS + 1)]
             s = self.settings
-            return reconcile(store, tenants, kafka=(s.kafka_bootstrap, s.consumer_group, s.topics.usage))
+            return reconcile(store, tenants, kafka=(s.kafka.bootstrap, s.kafka.consumer_group, s.topics.usage))
         finally:
             store.close()
 

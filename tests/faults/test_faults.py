@@ -22,15 +22,15 @@ import yaml
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from omnimeter.kafka_admin import group_lag
-from omnimeter.localkafka import LocalKafka
-from omnimeter.offline_rate import read_events
-from omnimeter.traffic import Record, build_world, directory_doc
-from omnimeter.workerproc import wait_caught_up
-from pricing.books import parse_price_books
-from pricing.rating import MemoryState, Rater
-from schemas.directory import parse_directory
-from sinks.clickhouse import connect
+from omnimeter.cli.localkafka import LocalKafka
+from omnimeter.cli.offline_rate import read_events
+from omnimeter.cli.traffic import Record, build_world, directory_doc
+from omnimeter.cli.workerproc import wait_caught_up
+from omnimeter.pricing.books import parse_price_books
+from omnimeter.pricing.rating import MemoryState, Rater
+from omnimeter.schemas.directory import parse_directory
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.streams.kafka_admin import group_lag
 from tests.conftest import _cache_dir, free_port
 from tests.faults.harness import Scenario
 from tests.integration.rating_check import REF, assert_same_totals, stream_totals
@@ -41,7 +41,7 @@ CT = [("content-type", b"application/cloudevents+json")]
 
 
 def test_sigkills_at_random_points_during_inserts_and_while_joining(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("sigkill x6", kafka, tmp_path, batch_max_events=500, flush_interval_s=0.2)
+    run = Scenario.create("sigkill x6", kafka, tmp_path, ingest__batch_max_events=500, ingest__flush_interval_s=0.2)
     recs = run.traffic(14_000, seed=41, batch_size=25, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
     stream, more = recs[: len(recs) * 3 // 4], recs[len(recs) * 3 // 4 :]
     producer = run.produce_in_background(stream, rate=1200.0)
@@ -80,7 +80,7 @@ def test_broker_stopped_and_restarted_mid_stream(tmp_path: Path) -> None:
     broker = LocalKafka(tmp_path / "broker", _cache_dir(), port=free_port(), controller_port=free_port())
     bootstrap = broker.up()
     try:
-        run = Scenario.create("broker restart", bootstrap, tmp_path / "run", flush_interval_s=0.3)
+        run = Scenario.create("broker restart", bootstrap, tmp_path / "run", ingest__flush_interval_s=0.3)
         recs = run.traffic(6_000, seed=43, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
         run.produce(recs[: len(recs) // 2], rate=1500.0)
         worker = run.worker()
@@ -103,12 +103,12 @@ def _post(url: str) -> dict[str, object]:
 
 
 def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("clickhouse down", kafka, tmp_path, flush_interval_s=0.3)
+    run = Scenario.create("clickhouse down", kafka, tmp_path, ingest__flush_interval_s=0.3)
     worker = run.worker(env={"OMNIMETER_FAULTS": "on"})
     recs = run.traffic(5_000, seed=47, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
     run.produce(recs[:1000])
     run.wait_committed(worker, 1)
-    port = run.settings.worker_web_port
+    port = run.settings.worker.web_port
     _post(f"http://127.0.0.1:{port}/faults/sink-down?seconds=12")
     run.faults["ClickHouse refusing for 12 s"] += 1
     time.sleep(0.5)
@@ -117,7 +117,7 @@ def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka
     time.sleep(2)
     assert run.committed() == before, "nothing is acked while ClickHouse refuses"
     s = run.settings
-    lag = sum(p.lag for p in group_lag(s.kafka_bootstrap, s.consumer_group, s.topics.usage))
+    lag = sum(p.lag for p in group_lag(s.kafka.bootstrap, s.kafka.consumer_group, s.topics.usage))
     assert lag > 1000, f"lag grows while the sink is down (lag {lag})"
     run.finish(worker, timeout_s=240)
     assert "retrying" in worker.log_tail(1_000_000)
@@ -125,7 +125,7 @@ def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka
 
 
 def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("duplicates + replay from 0", kafka, tmp_path, flush_interval_s=0.3)
+    run = Scenario.create("duplicates + replay from 0", kafka, tmp_path, ingest__flush_interval_s=0.3)
     recs = run.traffic(5_000, seed=53, batch_size=20, batch_share=0.6, duplicate_rate=0.05, malformed_rate=0.01)
     run.produce(recs)
     batches = [r for r in recs if r.headers[0][1] == b"application/cloudevents-batch+json"][:10]
@@ -137,7 +137,7 @@ def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(k
     admin = AdminClient({"bootstrap.servers": kafka})
     offsets = [TopicPartition(run.settings.topics.usage, p, 0) for p in range(run.settings.topics.usage_partitions)]
     for fut in admin.alter_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(run.settings.consumer_group, offsets)]
+        [ConsumerGroupTopicPartitions(run.settings.kafka.consumer_group, offsets)]
     ).values():
         fut.result(30)
     run.faults["every partition replayed from offset 0"] += 1
@@ -148,7 +148,7 @@ def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(k
 
     # operators' check: a deliberately corrupted table is found
     assert run.reconcile_rows() == []
-    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse.database)
     try:
         db = store.db
         store.command(
@@ -182,7 +182,7 @@ def test_late_out_of_order_and_future_events(kafka: str, tmp_path: Path) -> None
     worker = run.worker()
     run.finish(worker)
     run.verify()
-    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse.database)
     try:
         cycles = store.query_rows(f"SELECT tenant_id, uniqExact(cycle_start) FROM {store.db}.billable_lines "
                                   "GROUP BY tenant_id")  # fmt: skip
@@ -225,7 +225,7 @@ def _hostile(now: datetime) -> list[Record]:
 
 
 def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("hostile input", kafka, tmp_path, max_record_bytes=100_000)
+    run = Scenario.create("hostile input", kafka, tmp_path, ingest__max_record_bytes=100_000)
     recs = run.traffic(3_000, seed=67, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
     hostile = _hostile(datetime.now(UTC))
     mixed = recs[:1500] + hostile + recs[1500:]
@@ -234,7 +234,7 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
     worker = run.worker()
     run.finish(worker)
     run.verify()  # every hostile record is in rejected_events and on the DLQ topic with its reason
-    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse.database)
     try:
         rows = store.query_rows(
             f"SELECT event_id, reason, field FROM {store.db}.rejected_events WHERE event_id LIKE 'hostile-%'"
@@ -249,7 +249,7 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
 
 
 def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("reference change mid-stream", kafka, tmp_path, flush_interval_s=0.3)
+    run = Scenario.create("reference change mid-stream", kafka, tmp_path, ingest__flush_interval_s=0.3)
     first = run.traffic(3_000, seed=71, batch_size=10, batch_share=0.3)
     second = run.traffic(3_000, seed=73, batch_size=10, batch_share=0.3)
     worker = run.worker()
@@ -295,7 +295,7 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
     assert_same_totals(stream_totals(run.settings), want)
     first_ids = {i for r in first for (_, _, i) in r.valid_ids}
     second_ids = {i for r in second for (_, _, i) in r.valid_ids}
-    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse_database)
+    store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse.database)
     try:
         rows = store.query_rows(f"SELECT event_id, book_platform, account, billing_unit FROM {store.db}.billable_lines "
                                 "WHERE book_platform LIKE 'platform-direct@%'")  # fmt: skip
@@ -318,15 +318,17 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
     )  # fmt: skip
     try:
         _wait_for_port(port)
-        run = Scenario.create("two workers, rebalances", kafka, tmp_path / "run", batch_max_events=500,
-                              flush_interval_s=0.3, clickhouse_url=f"omnimeter://127.0.0.1:{port}")  # fmt: skip
+        run = Scenario.create(
+            "two workers, rebalances", kafka, tmp_path / "run", ingest__batch_max_events=500,
+            ingest__flush_interval_s=0.3, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+        )  # fmt: skip
         recs = run.traffic(10_000, seed=79, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
         producer = run.produce_in_background(recs, rate=900.0)
         rnd = random.Random(13)
-        live = run.worker(worker_id="a", worker_web_port=free_port())
+        live = run.worker(worker__id="a", worker__web_port=free_port())
         run.wait_committed(live, 300)
         for joiner in ("b", "c"):
-            joining = run.worker(worker_id=joiner, worker_web_port=free_port())
+            joining = run.worker(worker__id=joiner, worker__web_port=free_port())
             state = _wait_for_second_member(run)  # the joiner is in: partitions are being moved
             time.sleep(rnd.uniform(0.0, 0.5))
             live.kill()
@@ -334,7 +336,7 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
             run.faults["SIGKILL during a rebalance between two workers"] += 1
             live = joining
             run.wait_committed(live, min(run.committed() + 200, len(recs)))
-        other = run.worker(worker_id="d", worker_web_port=free_port())  # two live workers to the end
+        other = run.worker(worker__id="d", worker__web_port=free_port())  # two live workers to the end
         producer.join(120)
         assert not producer.is_alive()
         wait_caught_up(run.settings, timeout_s=240, worker=live)
@@ -349,10 +351,11 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
 
 def _wait_for_second_member(run: Scenario, timeout_s: float = 60) -> str:
     """Wait until the consumer group has two members; return its state then (a rebalance under way)."""
-    admin = AdminClient({"bootstrap.servers": run.settings.kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": run.settings.kafka.bootstrap})
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        desc = admin.describe_consumer_groups([run.settings.consumer_group])[run.settings.consumer_group].result(10)
+        group = run.settings.kafka.consumer_group
+        desc = admin.describe_consumer_groups([group])[group].result(10)
         if len(desc.members) >= 2 or str(desc.state).endswith(("PREPARING_REBALANCE", "COMPLETING_REBALANCE")):
             return str(desc.state).rsplit(".", 1)[-1].lower()
         time.sleep(0.05)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-from omnimeter.config import Settings
-from omnimeter.simulate import Ledger
-from sinks.clickhouse import connect
-from streams import dlq
+from omnimeter.cli.simulate import Ledger
+from omnimeter.settings import Settings
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.streams import dlq
 from tests.kafka_io import read_all
 
 
 def assert_exact_account(settings: Settings, ledger: Ledger) -> dict[str, object]:
     """raw_events holds exactly the distinct valid events, once each; duplicates are counted; every
     malformed record is in rejected_events and on the dead-letter topic with its reason."""
-    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
     try:
         db = store.db
         stored = store.query_rows(f"SELECT tenant_id, source, event_id FROM {db}.raw_events")
@@ -36,7 +36,7 @@ def assert_exact_account(settings: Settings, ledger: Ledger) -> dict[str, object
     assert rejected == ledger.malformed, f"dead-lettered {dict(rejected)} != expected {dict(ledger.malformed)}"
     assert rejected_positions[0] == rejected_positions[1]
 
-    letters = read_all(settings.kafka_bootstrap, settings.topics.dlq)
+    letters = read_all(settings.kafka.bootstrap, settings.topics.dlq)
     by_position: dict[tuple[bytes, bytes, bytes], str] = {}
     for letter in letters:
         h = letter.headers

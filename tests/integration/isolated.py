@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from omnimeter.config import Settings, Topics
-from omnimeter.kafka_admin import ensure_topics, topic_specs
-from omnimeter.workerproc import settings_env
+from omnimeter.cli.workerproc import settings_env
+from omnimeter.settings import KafkaSettings, Settings, Topics, WorkerSettings
+from omnimeter.streams.kafka_admin import ensure_topics, topic_specs
 from tests.conftest import free_port
 from tests.integration.rating_check import REF
 
@@ -22,10 +22,11 @@ def isolated_settings(bootstrap: str, data_dir: Path, prefix: str, **overrides: 
     tag = uuid.uuid4().hex[:8]
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(
-        data_dir=data_dir, kafka_bootstrap=bootstrap, consumer_group=f"{prefix}-{tag}", worker_web_port=free_port(),
+        data_dir=data_dir,
+        kafka=KafkaSettings(bootstrap=bootstrap, consumer_group=f"{prefix}-{tag}"),
+        worker=WorkerSettings(web_port=free_port()),
         topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
-        **overrides,
-    )  # fmt: skip
+    ).replace(**overrides)
     ensure_topics(bootstrap, topic_specs(settings.topics))
     return settings
 

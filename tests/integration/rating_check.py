@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
-from omnimeter.config import Settings
-from omnimeter.offline_rate import rate_file
-from omnimeter.traffic import Record
-from pricing.books import parse_price_books
-from pricing.money import round_money
-from schemas.directory import parse_directory
-from sinks.clickhouse import connect
+from omnimeter.cli.offline_rate import rate_file
+from omnimeter.cli.traffic import Record
+from omnimeter.pricing.books import parse_price_books
+from omnimeter.pricing.money import round_money
+from omnimeter.schemas.directory import parse_directory
+from omnimeter.settings import Settings
+from omnimeter.sinks.clickhouse import connect
 
 REF = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 
@@ -37,7 +37,7 @@ def offline_totals(events: Path, prices: Path, directory: Path) -> Totals:
 
 
 def stream_totals(settings: Settings) -> Totals:
-    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
     try:
         rows = store.query_rows(
             f"SELECT tenant_id, meter, sum(quantity), sum(amount_platform), sum(amount_reseller), count() "

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from sinks.base import TableRows
-from sinks.clickhouse import ClickHouseStore, connect
-from sinks.exceptions import SinkError
-from sinks.migrate import apply_migrations, load_migrations
-from streams.rows import RAW_COLUMNS
+from omnimeter.sinks.base import TableRows
+from omnimeter.sinks.clickhouse import ClickHouseStore, connect
+from omnimeter.sinks.exceptions import SinkError
+from omnimeter.sinks.migrate import apply_migrations, load_migrations
+from omnimeter.sinks.tables import RAW_EVENTS
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -75,11 +75,11 @@ def test_retried_insert_with_token_stores_once(store: ClickHouseStore) -> None:
     retrying = ClickHouseStore(flaky, store.db)  # type: ignore[arg-type]
     rows = [raw("t1", f"e{i}", 0, i) for i in range(100)]
     sleeps: list[float] = []
-    retrying.write([TableRows("raw_events", RAW_COLUMNS, rows, "raw:tok-1")], sleep=sleeps.append)
+    retrying.write([RAW_EVENTS.block(rows, "raw:tok-1")], sleep=sleeps.append)
     assert flaky.calls == 3 and sleeps == [0.1, 0.2]
     assert store.query_rows(f"SELECT count() FROM {store.db}.raw_events") == [(100,)]
     # the same block again (a replay of the same flush) is dropped by its token
-    store.write([TableRows("raw_events", RAW_COLUMNS, rows, "raw:tok-1")])
+    store.write([RAW_EVENTS.block(rows, "raw:tok-1")])
     assert store.query_rows(f"SELECT count() FROM {store.db}.raw_events") == [(100,)]
 
 
@@ -88,7 +88,7 @@ def test_insert_gives_up_with_sink_error_when_bounded(store: ClickHouseStore) ->
     bounded = ClickHouseStore(flaky, store.db)  # type: ignore[arg-type]
     with pytest.raises(SinkError, match="insert into raw_events failed"):
         bounded.write(
-            [TableRows("raw_events", RAW_COLUMNS, [raw("t1", "x", 0, 0)], "raw:tok-2")],
+            [RAW_EVENTS.block([raw("t1", "x", 0, 0)], "raw:tok-2")],
             retry_for_s=1.0,
             sleep=lambda _s: None,
         )
@@ -100,7 +100,7 @@ def test_lookups_for_replay_and_dedupe(store: ClickHouseStore) -> None:
         [
             TableRows(
                 "raw_events",
-                RAW_COLUMNS,
+                RAW_EVENTS.columns,
                 [raw("t1", "a", 1, 10), raw("t1", "b", 1, 11), raw("t2", "c", 2, 5, ingested=old)],
                 "x",
             )

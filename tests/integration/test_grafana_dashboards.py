@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from sinks.clickhouse import connect
-from streams.metrics import WorkerMetrics
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.streams.metrics import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from omnimeter.config import Settings
-from omnimeter.kafka_admin import group_lag
-from omnimeter.simulate import Ledger
-from omnimeter.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, wait_caught_up
-from streams.reference import publish
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
+from omnimeter.settings import Settings
+from omnimeter.streams.kafka_admin import group_lag
+from omnimeter.streams.reference import publish
 from tests.integration.accounting import assert_exact_account
 from tests.integration.rating_check import REF, assert_same_totals, offline_totals, stream_totals, write_jsonl
 from tests.kafka_io import produce_plain
@@ -38,7 +38,7 @@ def _records(seed: int):  # type: ignore[no-untyped-def]
 
 def test_every_event_stored_once_duplicates_counted_malformed_dead_lettered(settings: Settings) -> None:
     ledger = Ledger()
-    produce_plain(settings.kafka_bootstrap, settings.topics.usage, _records(seed=11), ledger)
+    produce_plain(settings.kafka.bootstrap, settings.topics.usage, _records(seed=11), ledger)
     assert sum(ledger.malformed.values()) >= 50 and ledger.duplicate_sends >= 250
 
     worker = WorkerProcess(settings).start()
@@ -52,17 +52,17 @@ def test_every_event_stored_once_duplicates_counted_malformed_dead_lettered(sett
 
 def test_exact_across_two_sigkills_mid_stream(settings: Settings, tmp_path: Path) -> None:
     """Events stored once, and billed once: billable_lines equal offline rating after the crashes."""
-    settings = settings.model_copy(update={"batch_max_events": 400, "flush_interval_s": 0.2})
+    settings = settings.replace(ingest__batch_max_events=400, ingest__flush_interval_s=0.2)
     directory = tmp_path / "directory.yaml"
     directory.write_text(yaml.safe_dump(directory_doc(build_world(7, 8)), sort_keys=False))
     for kind, path in (("directory", directory), ("prices", REF / "prices.yaml")):
-        publish(settings.kafka_bootstrap, settings.topics.reference, kind, path.read_text(), str(path))
+        publish(settings.kafka.bootstrap, settings.topics.reference, kind, path.read_text(), str(path))
     recs = list(_records(seed=23))
     write_jsonl(recs, tmp_path / "events.jsonl")
     ledger = Ledger()
     producer = threading.Thread(
         target=produce_plain,
-        args=(settings.kafka_bootstrap, settings.topics.usage, recs, ledger),
+        args=(settings.kafka.bootstrap, settings.topics.usage, recs, ledger),
         kwargs={"rate": 1500.0},
     )
     producer.start()
@@ -96,7 +96,7 @@ def _wait_progress(settings: Settings, worker: WorkerProcess, at_least: int, tim
         try:
             done = sum(
                 max(p.committed, 0)
-                for p in group_lag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.usage)
+                for p in group_lag(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage)
             )
         except Exception:
             done = 0

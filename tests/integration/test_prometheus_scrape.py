@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from omnimeter.config import Settings
-from omnimeter.simulate import Ledger
-from omnimeter.traffic import Traffic, build_world, records
-from omnimeter.workerproc import WorkerProcess, settings_env
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Traffic, build_world, records
+from omnimeter.cli.workerproc import WorkerProcess, settings_env
+from omnimeter.settings import Settings
 from tests.conftest import free_port
 from tests.kafka_io import produce_plain
 
@@ -36,7 +36,7 @@ def prometheus(settings: Settings, tmp_path: Path) -> Iterator[str]:
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
         "  - job_name: omnimeter-worker\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{settings.worker_web_port}']}}]\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{settings.worker.web_port}']}}]\n"
     )
     proc = subprocess.Popen(
         [
@@ -88,7 +88,7 @@ def wait_for(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, prometheus: str) -> None:
     worker = WorkerProcess(settings).start()
-    control = f"http://127.0.0.1:{settings.worker_web_port}"
+    control = f"http://127.0.0.1:{settings.worker.web_port}"
     lag = f'sum(omnimeter_consumer_lag_records{{topic="{settings.topics.usage}"}})'
     try:
         wait_for(lambda: query(prometheus, 'up{job="omnimeter-worker"}') == 1.0, 60, "worker scraped")
@@ -97,7 +97,7 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
         traffic = Traffic(
             build_world(3), seed=3, start=datetime.now(UTC) - timedelta(minutes=5), step=timedelta(milliseconds=50)
         )
-        produce_plain(settings.kafka_bootstrap, settings.topics.usage, records(traffic, 3000), Ledger())
+        produce_plain(settings.kafka.bootstrap, settings.topics.usage, records(traffic, 3000), Ledger())
         wait_for(lambda: (query(prometheus, lag) or 0) >= 3000, 60, "lag to show the 3000 waiting records")
         assert query(prometheus, "omnimeter_worker_paused") == 1.0
         time.sleep(3)
@@ -121,7 +121,7 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
         assert proc.returncode == 0, proc.stderr
         screen = json.loads(proc.stdout)
         assert screen["worker"][0]["state"] == "running"
-        lag_rows = screen[f"consumer lag, group {settings.consumer_group}"]
+        lag_rows = screen[f"consumer lag, group {settings.kafka.consumer_group}"]
         assert next(r for r in lag_rows if r["partition"] == "all")["lag"] == 0
     finally:
         assert worker.stop() == 0, worker.log_tail()

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from omnimeter.config import Settings
-from omnimeter.simulate import Ledger
-from omnimeter.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
-from sinks.clickhouse import connect
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.cli.workerproc import WorkerProcess, settings_env, wait_caught_up
+from omnimeter.settings import Settings
+from omnimeter.sinks.clickhouse import connect
 from tests.integration.rating_check import REF, assert_same_totals, offline_totals, stream_totals, write_jsonl
 from tests.kafka_io import produce_plain
 
@@ -52,7 +52,7 @@ def test_day_of_traffic_rated_in_the_stream_equals_offline_rate(settings: Settin
     recs = day_of_traffic(12_000, seed=31)
     write_jsonl(recs, tmp_path / "events.jsonl")
     ledger = Ledger()
-    produce_plain(settings.kafka_bootstrap, settings.topics.usage, recs, ledger)
+    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, ledger)
     worker = WorkerProcess(settings).start()
     try:
         wait_caught_up(settings, timeout_s=240, worker=worker)
@@ -98,18 +98,18 @@ def test_bad_price_book_is_refused_and_worker_keeps_the_last_good_one(settings: 
         # something that skips the CLI's checks publishes the bad book straight onto the topic
         from confluent_kafka import Producer
 
-        p = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+        p = Producer({"bootstrap.servers": settings.kafka.bootstrap})
         p.produce(settings.topics.reference, bad.encode(), b"prices")
         p.flush(10)
         time.sleep(2)
         recs = day_of_traffic(500, seed=5)
         ledger = Ledger()
-        produce_plain(settings.kafka_bootstrap, settings.topics.usage, recs, ledger)
+        produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, ledger)
         wait_caught_up(settings, timeout_s=120, worker=worker)
     finally:
         assert worker.stop() == 0, worker.log_tail()
     assert "refused prices version" in worker.log_tail(200_000)
-    store = connect(settings.resolved_clickhouse_url, settings.clickhouse_database)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
     try:
         books = store.query_rows(
             f"SELECT DISTINCT book_platform FROM {store.db}.billable_lines WHERE book_platform != ''"

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from omnimeter.traffic import Traffic, build_world, records
-from sinks.clickhouse import connect
-from streams.dlq import DeadLetter
-from streams.ingest import IngestConfig, IngestStage
-from streams.metrics import WorkerMetrics
-from streams.records import ConsumedRecord
+from omnimeter.cli.traffic import Traffic, build_world, records
+from omnimeter.sinks.base import DeadLetter
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.streams.flush import Flush, FlushPolicy
+from omnimeter.streams.ingest import IngestConfig, IngestStage
+from omnimeter.streams.metrics import WorkerMetrics
+from omnimeter.streams.records import ConsumedRecord
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,8 @@ def test_records_delivered_again_after_newer_ones_in_one_batch_are_not_counted_a
         return ConsumedRecord("usage", 0, offset, values[offset], ack=ack)
 
     async def run() -> None:
-        stage = IngestStage(store, RefusingDeadLetters(), IngestConfig(batch_max_events=10_000, flush_interval_s=60),
+        flush = Flush(store, RefusingDeadLetters(), FlushPolicy())
+        stage = IngestStage(flush, IngestConfig(batch_max_events=10_000, flush_interval_s=60),
                             WorkerMetrics(CollectorRegistry()))  # fmt: skip
         for o in range(30):
             await stage.add(rec(o))

@@ -31,20 +31,20 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from omnimeter.config import Settings
-from omnimeter.offline_rate import rate_file
-from omnimeter.simulate import Ledger
-from omnimeter.tokens import issue, load_secret
-from omnimeter.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.workerproc import WorkerProcess, settings_env, wait_caught_up
-from pricing.books import parse_price_books
-from pricing.money import round_money
-from pricing.rating import BillableLine
-from reports.openapi import openapi
-from reports.period import GroupBy, bucket_start
-from reports.scope import Scope
-from reports.services import service_of
-from schemas.directory import Directory, parse_directory
+from omnimeter.cli.offline_rate import rate_file
+from omnimeter.cli.simulate import Ledger
+from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.cli.workerproc import WorkerProcess, settings_env, wait_caught_up
+from omnimeter.pricing.books import parse_price_books
+from omnimeter.pricing.money import round_money
+from omnimeter.pricing.rating import BillableLine
+from omnimeter.reports.openapi import openapi
+from omnimeter.reports.period import GroupBy, bucket_start
+from omnimeter.reports.scope import Scope
+from omnimeter.reports.services import service_of
+from omnimeter.reports.tokens import issue, load_secret
+from omnimeter.schemas.directory import Directory, parse_directory
+from omnimeter.settings import Settings
 from tests.integration.isolated import apply_reference, isolated_settings
 from tests.integration.rating_check import REF, write_jsonl
 from tests.kafka_io import produce_plain
@@ -65,11 +65,11 @@ class Pipeline:
     last: date
 
     def token(self, scope: str) -> str:
-        return issue(load_secret(self.settings.data_dir, self.settings.api_secret), Scope.parse(scope))
+        return issue(load_secret(self.settings.data_dir, self.settings.api.secret), Scope.parse(scope))
 
     def get(self, path: str, token: str | None = None, **params: Any) -> tuple[int, Any]:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"http://127.0.0.1:{self.settings.worker_web_port}/api/v1/{path}?{query}"
+        url = f"http://127.0.0.1:{self.settings.worker.web_port}/api/v1/{path}?{query}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
@@ -113,7 +113,7 @@ def pipeline(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     books = parse_price_books((REF / "prices.yaml").read_text())
     directory = parse_directory(dfile.read_text())
     lines = rate_file(tmp / "events.jsonl", books, directory, err=io.StringIO())
-    produce_plain(settings.kafka_bootstrap, settings.topics.usage, recs, Ledger())
+    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, Ledger())
     worker = WorkerProcess(settings).start()
     p = Pipeline(settings, worker, directory, lines, (start - timedelta(days=1)).date(),
                  (datetime.now(UTC) + timedelta(days=1)).date())  # fmt: skip
@@ -322,7 +322,7 @@ def test_a_new_event_shows_in_the_reports_within_5_s(pipeline: Pipeline) -> None
         "time": now.isoformat(timespec="milliseconds"), "subject": tenant.id, "datacontenttype": "application/json",
         "data": {"duration_s": 3600, "user_id": "nobody"},
     }  # fmt: skip
-    producer = Producer({"bootstrap.servers": pipeline.settings.kafka_bootstrap})
+    producer = Producer({"bootstrap.servers": pipeline.settings.kafka.bootstrap})
     producer.produce(pipeline.settings.topics.usage, json.dumps(event).encode(), tenant.id.encode())
     producer.flush(10)
     sent = time.monotonic()
@@ -352,16 +352,16 @@ def test_the_cli_reads_the_store_through_the_running_worker(pipeline: Pipeline) 
 
 def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeats_exactly(pipeline: Pipeline) -> None:
     """Last in this module: stops the worker to open the store."""
-    from reports.catalog import run_report
-    from reports.model import Request
-    from sinks.clickhouse import connect
+    from omnimeter.reports.catalog import run_report
+    from omnimeter.reports.model import Request
+    from omnimeter.sinks.clickhouse import connect
 
     assert pipeline.worker.stop() == 0, pipeline.worker.log_tail()
     s = pipeline.settings
     rng = {"period": "custom", "start": pipeline.first.isoformat(), "end": pipeline.last.isoformat()}
 
     def snapshot() -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]]:
-        store = connect(s.resolved_clickhouse_url, s.clickhouse_database)
+        store = connect(s.resolved_clickhouse_url, s.clickhouse.database)
         try:
             lines = {
                 (t, m): (q, c)

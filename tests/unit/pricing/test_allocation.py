@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.allocation import allocate, split_member
+from omnimeter.pricing.allocation import allocate, split_member
 
 
 def test_carrier_invoice_split_by_usage() -> None:
@@ -37,7 +37,7 @@ def test_bad_input() -> None:
     st.sampled_from(["USD", "CLP", "KWD"]),
 )
 def test_parts_always_sum_to_the_total(total: D, weights: dict[str, D], currency: str) -> None:
-    from pricing.money import round_money
+    from omnimeter.pricing.money import round_money
 
     parts = allocate(total, weights, currency)
     assert set(parts) == set(weights)

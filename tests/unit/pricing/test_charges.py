@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.charges import Charge, ChargeModel, Tier
+from omnimeter.pricing.charges import Charge, ChargeModel, Tier
 
 TIERS = (Tier(D(100), D("0.10")), Tier(D(1000), D("0.08")), Tier(None, D("0.05")))
 GRAD = Charge(ChargeModel.GRADUATED, tiers=TIERS)

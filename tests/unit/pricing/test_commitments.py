@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from pricing.books import Price
-from pricing.commitments import CommitmentUsage, CreditUsage, percent
+from omnimeter.pricing.books import Price
+from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage, percent
 
 
 def test_commitment_usage_and_overage() -> None:

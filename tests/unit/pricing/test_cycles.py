@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pricing.cycles import cycle_of
-from schemas.types import Period
+from omnimeter.pricing.cycles import cycle_of
+from omnimeter.schemas.types import Period
 
 M, Y = Period.MONTHLY, Period.YEARLY
 

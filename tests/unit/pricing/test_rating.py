@@ -10,11 +10,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnimeter.traffic import Traffic, build_world, directory_doc
-from pricing.books import parse_price_books
-from pricing.rating import MemoryState, Rater, rate_all
-from schemas.directory import Directory
-from schemas.parse import Accepted, parse_record
+from omnimeter.cli.traffic import Traffic, build_world, directory_doc
+from omnimeter.pricing.books import parse_price_books
+from omnimeter.pricing.rating import MemoryState, Rater, rate_all
+from omnimeter.schemas.directory import Directory
+from omnimeter.schemas.parse import Accepted, parse_record
 
 REF = Path(__file__).resolve().parents[3] / "deploy" / "reference"
 BOOKS = parse_price_books((REF / "prices.yaml").read_text())

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pricing.books import Audience, parse_price_books
-from schemas.directory import parse_directory
-from schemas.problems import ReferenceDataError
+from omnimeter.pricing.books import Audience, parse_price_books
+from omnimeter.schemas.directory import parse_directory
+from omnimeter.schemas.problems import ReferenceDataError
 
 REF = Path(__file__).resolve().parents[3] / "deploy" / "reference"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.sms import encoding_of, graphemes, segment
-from schemas.types import SmsEncoding
+from omnimeter.pricing.sms import encoding_of, graphemes, segment
+from omnimeter.schemas.types import SmsEncoding
 
 GSM, UCS = SmsEncoding.GSM7, SmsEncoding.UCS2
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.voice import Increment
+from omnimeter.pricing.voice import Increment
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from pricing.whatsapp import (
+from omnimeter.pricing.whatsapp import (
     FreeReason,
     WindowState,
     fep_window_start,

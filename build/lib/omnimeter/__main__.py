@@ -1,0 +1,5 @@
+import sys
+
+from omnimeter.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""`omnimeter worker`: open the store, build the app, expose /metrics, run until stopped."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+import mode.loop
+from clickhouse_connect.driver import options as clickhouse_options
+from prometheus_client import CollectorRegistry
+
+from omnimeter.faults import Faults
+from omnimeter.reports.api import ReportsAPI
+from omnimeter.reports.tokens import load_secret
+from omnimeter.reports.web.app import Dashboard
+from omnimeter.settings import Settings
+from omnimeter.sinks.clickhouse import connect
+from omnimeter.sinks.rollups import refresh_quietly
+from omnimeter.streams.control import PauseSwitch, serve
+from omnimeter.streams.faust.app import create_app
+from omnimeter.streams.lag import LagPoller
+from omnimeter.streams.metrics import WorkerMetrics
+from omnimeter.streams.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Blocks until the worker stops (SIGTERM/SIGINT stop it gracefully; unflushed records are not acked
+    and are consumed again by the next owner of their partition)."""
+    faults = Faults(settings.faults)
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database, faults=faults)
+    # clickhouse-connect imports pandas (when installed; chdb brings it) on the first insert: about 2 s
+    # that would otherwise delay the first flush, so import it now.
+    getattr(clickhouse_options, "pd", None)
+    metrics = WorkerMetrics(CollectorRegistry())
+    store.observer = metrics
+    switch = PauseSwitch(metrics)
+    if settings.worker.web_port:
+        secret = load_secret(settings.data_dir, settings.api.secret)
+        serve(
+            settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
+            Dashboard(store, secret), faults,
+        )  # fmt: skip
+    lag = LagPoller(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
+    reference = ReferenceData(
+        settings.kafka.bootstrap,
+        settings.topics.reference,
+        on_refused=lambda kind, _msg: metrics.reference_refused.labels(kind).inc(),
+    )
+    reference.start()
+    if reference.directory is None or reference.books is None:
+        log.warning("no directory or price books applied yet: events are stored but not rated until they are")
+    if settings.faust.event_loop == "uvloop":
+        mode.loop.use("uvloop")
+    app = create_app(settings, store, metrics, reference, switch)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        lag.stop()
+        refresh_quietly(store, reference.directory.time_zones() if reference.directory else {})  # reports current
+        reference.stop()
+        store.close()

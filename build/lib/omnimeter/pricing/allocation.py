@@ -1,0 +1,46 @@
+"""Cost allocation: split an amount across cost centers in proportion to usage, by largest remainder in
+the currency's minor units, so the parts always add up to the total exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from omnimeter.pricing.money import from_minor, to_minor
+
+
+def allocate(total: Decimal, weights: Mapping[str, Decimal], currency: str) -> dict[str, Decimal]:
+    """Split `total` over the keys of `weights` (usage quantities, >= 0). Ties in the remainder go to
+    the larger weight, then to the key that sorts first, so the result is deterministic.
+    With no usage at all the total is split evenly."""
+    if not weights:
+        raise ValueError("allocation needs at least one cost center")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("allocation weights must not be negative")
+    units = to_minor(total, currency)
+    keys = sorted(weights)
+    w = {k: Decimal(weights[k]) for k in keys}
+    wsum = sum(w.values())
+    if wsum == 0:
+        w, wsum = {k: Decimal(1) for k in keys}, Decimal(len(keys))
+    sign = -1 if units < 0 else 1
+    units = abs(units)
+    exact = {k: units * w[k] / wsum for k in keys}
+    floors = {k: int(exact[k]) for k in keys}
+    left = units - sum(floors.values())
+    order = sorted(keys, key=lambda k: (-(exact[k] - floors[k]), -w[k], k))
+    for k in order[:left]:
+        floors[k] += 1
+    return {k: sign * from_minor(floors[k], currency) for k in keys}
+
+
+def split_member(weights: Mapping[str, Decimal] | None, members: list[str]) -> dict[str, Decimal]:
+    """Shares of one user across the billing units they belong to: equal unless weights are given.
+    Shares are exact fractions (they sum to 1); amounts are allocated with `allocate`."""
+    if not members:
+        return {}
+    if weights:
+        total = sum(Decimal(weights.get(m, 0)) for m in members)
+        if total > 0:
+            return {m: Decimal(weights.get(m, 0)) / total for m in members}
+    return {m: Decimal(1) / len(members) for m in members}

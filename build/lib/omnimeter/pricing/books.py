@@ -1,0 +1,245 @@
+"""Price books: versioned, per party, validated with every problem listed at once.
+
+A book belongs to a party (``platform`` or a reseller id) and an audience:
+* ``direct``: the platform's prices for tenants without a reseller;
+* ``wholesale``: the platform's prices to resellers for their tenants' usage (price to platform);
+* ``retail``: a reseller's prices to its dependent tenants (price to reseller).
+A book may be limited to some ``tenants`` (a per-tenant price table, which wins over the general book) or,
+for wholesale, to some ``resellers``. Versions: the book with the latest ``effective_from`` at or before
+the event time applies, so re-rating the same events gives the same amounts.
+
+A price per meter: ``model`` (per_unit, graduated, volume, package, percentage), ``unit`` rate with
+optional ``by_country`` / ``by_prefix`` decks (longest calling-code prefix wins, then the country, then
+``unit``), ``per`` (the quantity a rate is for, e.g. 60 for a per-minute rate on seconds),
+``connection_fee`` (per answered call), ``tiers`` (``up_to`` inclusive, the last open-ended),
+``package_size``/``package_price``/``package_rounding`` and ``minimum`` (per cycle).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from omnimeter.pricing.charges import Charge, ChargeModel, Tier
+from omnimeter.pricing.money import Rounding
+from omnimeter.pricing.voice import Increment
+from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
+
+Rate = Annotated[Decimal, Field(ge=0)]
+METER = re.compile(
+    r"^(sms\.outbound\.segments|sms\.inbound\.messages|whatsapp\.template\.[a-z_]+|voice\.(inbound|outbound)\.seconds"
+    r"|voice\.calls|video\.minutes|chat\.(operator|bot|user)\.messages|bot\.billable_messages"
+    r"|(email|push|viber|sms|whatsapp|webchat|messenger|instagram|telegram)\.(outbound\.(messages|sent|delivered|failed)|inbound\.messages)"
+    r"|seats\.active\.[a-z_]+|carrier\.cost)$"
+)
+
+
+class Audience(StrEnum):
+    DIRECT = "direct"
+    WHOLESALE = "wholesale"
+    RETAIL = "retail"
+
+
+class BilledOn(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TierSpec(_Model):
+    up_to: Annotated[Decimal, Field(gt=0)] | None = None
+    unit: Rate = Decimal(0)
+    flat: Rate = Decimal(0)
+
+
+class Price(_Model):
+    model: ChargeModel = ChargeModel.PER_UNIT
+    unit: Rate | None = None
+    per: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    by_country: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], Rate] = Field(default_factory=dict)
+    by_prefix: dict[Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")], Rate] = Field(default_factory=dict)
+    connection_fee: Rate = Decimal(0)
+    tiers: tuple[TierSpec, ...] = ()
+    package_size: Annotated[Decimal, Field(gt=0)] | None = None
+    package_price: Rate | None = None
+    package_rounding: str = "up"
+    percent: Rate | None = None
+    minimum: Rate = Decimal(0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Price:
+        m = self.model
+        if m is ChargeModel.PER_UNIT and self.unit is None and not self.by_country and not self.by_prefix:
+            raise ValueError("per_unit needs unit, by_country or by_prefix")
+        if m in (ChargeModel.GRADUATED, ChargeModel.VOLUME):
+            if not self.tiers:
+                raise ValueError(f"{m.value} needs tiers")
+            bounds = [t.up_to for t in self.tiers]
+            if bounds[-1] is not None:
+                raise ValueError("the last tier must be open-ended (no up_to)")
+            if any(b is None for b in bounds[:-1]):
+                raise ValueError("only the last tier may be open-ended")
+            inner = [b for b in bounds[:-1] if b is not None]
+            if inner != sorted(set(inner)):
+                raise ValueError(f"tier bounds must increase strictly, got {[str(b) for b in inner]}")
+        if m is ChargeModel.PACKAGE and (self.package_size is None or self.package_price is None):
+            raise ValueError("package needs package_size and package_price")
+        if self.package_rounding not in ("up", "down"):
+            raise ValueError("package_rounding must be up or down")
+        if m is ChargeModel.PERCENTAGE and self.percent is None:
+            raise ValueError("percentage needs percent")
+        return self
+
+    def unit_rate(self, country: str | None = None, number: str | None = None) -> Decimal:
+        """The per-unit rate for a destination: longest matching calling-code prefix, then country."""
+        if number and self.by_prefix:
+            digits = "".join(ch for ch in number if ch.isdigit())
+            for n in range(len(digits), 0, -1):
+                rate = self.by_prefix.get(digits[:n])
+                if rate is not None:
+                    return rate / self.per
+        if country and country.upper() in self.by_country:
+            return self.by_country[country.upper()] / self.per
+        return (self.unit or Decimal(0)) / self.per
+
+    def cycle_amount(self, quantity: Decimal, country: str | None = None, number: str | None = None) -> Decimal:
+        """What a cycle's quantity costs under this price, the cycle minimum applied."""
+        return max(self.charge(country, number).total(quantity), self.minimum)
+
+    def charge(self, country: str | None = None, number: str | None = None) -> Charge:
+        rate = self.unit_rate(country, number)
+        charges: dict[Decimal, Charge] = self.__dict__.setdefault("_charges", {})  # per rate: a deck has few
+        found = charges.get(rate)
+        if found is None:
+            found = charges[rate] = Charge(
+                model=self.model,
+                unit=rate,
+                tiers=tuple(Tier(t.up_to, t.unit / self.per, t.flat) for t in self.tiers),
+                package_size=self.package_size or Decimal(1),
+                package_price=self.package_price or Decimal(0),
+                package_round_up=self.package_rounding == "up",
+                percent=self.percent or Decimal(0),
+            )
+        return found
+
+
+class BillingPolicy(_Model):
+    sms_billed_on: BilledOn = BilledOn.SENT
+    email_billed_on: BilledOn = BilledOn.SENT
+    push_billed_on: BilledOn = BilledOn.SENT
+    viber_billed_on: BilledOn = BilledOn.DELIVERED
+    voice_increment: Annotated[str, StringConstraints(pattern=r"^\d+(/\d+)?$")] = "60/60"
+    bill_unanswered: bool = False
+
+    def billed_on(self, channel: str) -> BilledOn:
+        return getattr(self, f"{channel}_billed_on", BilledOn.SENT)
+
+    @property
+    def increment(self) -> Increment:
+        found: Increment | None = self.__dict__.get("_increment")
+        if found is None:
+            found = Increment.parse(self.voice_increment)
+            self.__dict__["_increment"] = found  # frozen model: a derived cache, parsed once per book
+        return found
+
+
+class PriceBook(_Model):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    effective_from: AwareDatetime
+    party: Annotated[str, StringConstraints(min_length=1)] = "platform"
+    audience: Audience
+    tenants: tuple[str, ...] = ()
+    resellers: tuple[str, ...] = ()
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    rounding: Rounding = Rounding.HALF_UP
+    billing: BillingPolicy = Field(default_factory=BillingPolicy)
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _party_fits_audience(self) -> PriceBook:
+        if self.audience in (Audience.DIRECT, Audience.WHOLESALE) and self.party != "platform":
+            raise ValueError(f"{self.audience.value} books belong to the platform, not {self.party!r}")
+        if self.audience is Audience.RETAIL and self.party == "platform":
+            raise ValueError("retail books belong to a reseller: set party to the reseller id")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+class PriceBooks(_Model):
+    books: tuple[PriceBook, ...] = ()
+
+    def select(self, audience: Audience, at: datetime, tenant: str, reseller: str | None) -> PriceBook | None:
+        """The book that prices `tenant`'s usage at `at` for an audience: a tenant-specific book wins
+        over a general one; among those, the latest effective_from <= at."""
+        for book in self._candidates(audience, tenant, reseller):
+            if book.effective_from <= at:
+                return book
+        return None
+
+    def _candidates(self, audience: Audience, tenant: str, reseller: str | None) -> tuple[PriceBook, ...]:
+        """The books that may price this party's usage, best first (tenant-specific, then the latest
+        effective_from): `select` takes the first already in effect. Cached per party."""
+        cache: dict[tuple[Audience, str, str | None], tuple[PriceBook, ...]] = self.__dict__.setdefault("_cand", {})
+        key = (audience, tenant, reseller)
+        found = cache.get(key)
+        if found is None:
+            party = reseller if audience is Audience.RETAIL else "platform"
+            found = tuple(
+                sorted(
+                    (
+                        b
+                        for b in self.books
+                        if b.audience is audience
+                        and b.party == party
+                        and (not b.tenants or tenant in b.tenants)
+                        and (audience is not Audience.WHOLESALE or not b.resellers or reseller in b.resellers)
+                    ),
+                    key=lambda b: (bool(b.tenants), b.effective_from),
+                    reverse=True,
+                )
+            )
+            cache[key] = found
+        return found
+
+
+def parse_price_books(text: str, file: str = "prices.yaml") -> PriceBooks:
+    """Load price books; raises `ReferenceDataError` listing every problem of every book at once."""
+    doc = load_yaml(text, file)
+    if not isinstance(doc, dict) or not isinstance(doc.get("books"), list):
+        raise ReferenceDataError([Problem(file, "", "expected a mapping with a list under 'books'")])
+    problems: list[Problem] = []
+    books: list[PriceBook] = []
+    seen: set[tuple[str, str]] = set()
+    for i, raw in enumerate(doc["books"]):
+        where = f"books.{i}"
+        try:
+            book = PriceBook.model_validate(raw)
+            books.append(book)
+        except ValidationError as e:
+            problems += [
+                Problem(file, f"{where}.{p.path}" if p.path else where, p.message) for p in from_validation(file, e)
+            ]
+        if not isinstance(raw, dict):
+            continue
+        for meter in raw.get("prices") or {}:
+            if not METER.match(str(meter)):
+                problems.append(Problem(file, f"{where}.prices.{meter}", "unknown meter"))
+        ident = (str(raw.get("id")), str(raw.get("version")))
+        if ident in seen:
+            problems.append(Problem(file, where, f"book {ident[0]}@{ident[1]} is defined twice"))
+        seen.add(ident)
+    if problems:
+        raise ReferenceDataError(problems)
+    return PriceBooks(books=tuple(books))

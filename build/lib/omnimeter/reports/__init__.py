@@ -1,0 +1,1 @@
+"""The read side: queries on ClickHouse and their rendering as table, JSON or CSV."""

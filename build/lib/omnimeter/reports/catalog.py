@@ -1,0 +1,54 @@
+"""The administrators' reports by name: one entry point for the CLI (`omnimeter report NAME`) and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from omnimeter.reports import cost_reports, cycle_report, reseller_report, usage_reports
+from omnimeter.reports.model import Context, Report, Request
+from omnimeter.reports.period import resolve
+from omnimeter.reports.query import Agg, newest
+from omnimeter.reports.reference import load_reference
+from omnimeter.reports.scope import PLATFORM, Scope, tenants_for
+from omnimeter.reports.section import Section
+from omnimeter.sinks.clickhouse import ClickHouseStore
+
+Builder = Callable[[ClickHouseStore, Context], tuple[list[Section], list[Agg]]]
+
+REPORTS: dict[str, tuple[Builder, str]] = {
+    "users": (usage_reports.users, "Users by role; per user activity and cost, with a per-channel breakdown"),
+    "services": (usage_reports.services, "Quantity and cost per service and meter"),
+    "usage": (usage_reports.usage, "Cost and quantity per service over time, beside the previous period"),
+    "whatsapp": (usage_reports.whatsapp, "WhatsApp inbound/outbound per account over time; charged vs free"),
+    "resellers": (reseller_report.resellers, "Per dependent company: messaging, chat, telephony, bot; both prices"),
+    "billing-units": (cost_reports.billing_units, "Usage and cost per billing unit"),
+    "allocation": (cost_reports.allocation, "Split an amount across cost centers by their share of a meter"),
+    "cycle": (cycle_report.cycle, "Billing cycle: commitments, estimated charges, carrier credit, carry-over"),
+}
+
+
+class UnknownReport(ValueError):
+    pass
+
+
+def run_report(
+    store: ClickHouseStore, name: str, request: Request, scope: Scope = PLATFORM, now: datetime | None = None
+) -> Report:
+    if name not in REPORTS:
+        raise UnknownReport(f"report: unknown report {name!r}; one of {', '.join(REPORTS)}")
+    builder, _doc = REPORTS[name]
+    ref = load_reference(store)
+    tenants = tenants_for(ref.directory, scope, request.tenant, request.reseller)
+    if name == "resellers":
+        tenants = [t for t in tenants if t.reseller]
+    tz = request.tz or (tenants[0].timezone if len(tenants) == 1 else "UTC")
+    period = resolve(request.period, request.start, request.end, tz, now)
+    ctx = Context(ref.directory, ref.books, tenants, period, request, str(scope))
+    sections, rows = builder(store, ctx)
+    report = Report(name, str(scope), [t.id for t in tenants], period.as_dict(), sections, newest(rows))
+    report.extra = {"directory_version": ref.directory_version, "prices_version": ref.prices_version}
+    if name == "cycle":
+        start, end = cycle_report.cycle_period(ctx)
+        report.period = {"from": start.isoformat(), "to": end.isoformat(), "time_zone": tz, "kind": "cycle"}
+    return report

@@ -1,0 +1,160 @@
+"""A tenant's billing cycle: usage against commitments, estimated charges per price line with tiers and
+minimums applied to the cycle's quantity, prepaid carrier credit used, and what carries into the next cycle.
+
+Lines are priced as they arrive (a volume price at the running tier); the cycle's true amount for a price
+line is its charge model applied to the cycle quantity. `adjustment` is the difference, shown, not hidden.
+Carry-over: WhatsApp service windows opened before the cycle ends that are still open after it (their
+replies are free in the next cycle) and the credit left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from omnimeter.pricing.books import Audience
+from omnimeter.pricing.charges import ChargeModel
+from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage
+from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
+from omnimeter.reports.model import Context, cost, cost_currency, money, qty
+from omnimeter.reports.period import Period
+from omnimeter.reports.query import Agg, fetch
+from omnimeter.reports.section import Section
+from omnimeter.reports.services import CARRIER_PREFIXES
+from omnimeter.reports.shapes import section
+from omnimeter.sinks.clickhouse import ClickHouseStore
+
+ZERO = Decimal(0)
+_TIERED = (ChargeModel.GRADUATED, ChargeModel.VOLUME, ChargeModel.PACKAGE)
+
+
+def cycle_period(ctx: Context) -> tuple[datetime, datetime]:
+    tenant = ctx.tenants[0]
+    at = datetime.now(UTC)
+    if ctx.request.cycle:
+        try:
+            day = date.fromisoformat(ctx.request.cycle)
+        except ValueError:
+            raise ValueError(
+                f"cycle: expected a date inside the cycle (YYYY-MM-DD), got {ctx.request.cycle!r}"
+            ) from None
+        at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    c = cycle_of(at, tenant.signup, tenant.cycle, tenant.timezone)
+    return c.start, c.end
+
+
+def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
+    if len(ctx.tenants) != 1:
+        raise ValueError("tenant: a cycle belongs to one tenant; give --tenant")
+    tenant = ctx.tenants[0]
+    start, end = cycle_period(ctx)
+    period = Period(start.date(), (end - timedelta(days=1)).date(), tenant.timezone)
+    rows = fetch(
+        store, [tenant], period, ("meter", "free_reason", "reseller_id", "currency_platform", "currency_reseller")
+    )
+    charged: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    amount: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    currency = tenant.currency
+    for a in rows:
+        if not a["free_reason"]:
+            charged[a["meter"]] += a.quantity
+        amount[a["meter"]] += cost(a)
+        currency = cost_currency(a)
+    audience = Audience.RETAIL if tenant.reseller else Audience.DIRECT
+    book = ctx.books.select(
+        audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
+    )
+    charges = []
+    for meter in sorted(set(charged) | set(amount)):
+        price = book.prices.get(meter) if book else None
+        lines = amount[meter]
+        if price is None and not lines:
+            continue  # a count for reports (sent, delivered, calls), not a price line
+        if price is not None and price.model in _TIERED:
+            estimate = price.cycle_amount(charged[meter])
+        else:
+            estimate = max(lines, price.minimum) if price is not None else lines
+        model = price.model.value if price is not None else "unpriced"
+        charges.append(
+            (
+                meter,
+                model,
+                qty(charged[meter]),
+                money(lines, currency),
+                money(estimate, currency),
+                money(estimate, currency) - money(lines, currency),
+                currency,
+            )
+        )
+    commitments = [CommitmentUsage(c.meter, c.included, charged.get(c.meter, ZERO)) for c in tenant.commitments]
+    spent = sum((v for m, v in amount.items() if m.startswith(CARRIER_PREFIXES)), ZERO)
+    credit = [CreditUsage(tenant.carrier_credit, spent)] if tenant.carrier_credit is not None else []
+    now = datetime.now(UTC)
+    elapsed = max(min(now, end) - start, timedelta(0))
+    return [
+        section(
+            "cycle",
+            "cycle",
+            [
+                (
+                    tenant.id,
+                    start.isoformat(),
+                    end.isoformat(),
+                    tenant.cycle.value,
+                    tenant.timezone,
+                    elapsed.days,
+                    (end - start).days,
+                    book.label if book else "",
+                )
+            ],
+        ),
+        section(
+            "cycle",
+            "commitments",
+            [
+                (c.meter, qty(c.included), qty(c.used), qty(c.remaining), qty(c.overage), c.used_percent)
+                for c in commitments
+            ],
+        ),
+        section("cycle", "charges", charges),
+        section(
+            "cycle",
+            "credit",
+            [
+                (
+                    money(c.credit, currency),
+                    money(c.spent, currency),
+                    money(c.remaining, currency),
+                    c.used_percent,
+                    currency,
+                )
+                for c in credit
+            ],
+        ),
+        section("cycle", "carry_over", open_windows(store, tenant.id, end)),
+    ], rows
+
+
+def open_windows(store: ClickHouseStore, tenant: str, end: datetime) -> list[tuple[object, ...]]:
+    """Conversations whose WhatsApp window opened before `end` and is still open after it."""
+    rows = store.query_rows(
+        f"SELECT JSONExtractString(data, 'account') AS account, JSONExtractString(data, 'contact') AS contact, "
+        f"lower(JSONExtractString(data, 'entry_point')) AS ep, max(event_time) FROM {store.db}.raw_events "
+        "WHERE tenant_id = %(t)s AND type = 'message.received' AND channel = 'whatsapp' "
+        "AND event_time >= %(lo)s AND event_time < %(end)s GROUP BY account, contact, ep",
+        {"t": tenant, "lo": end - FEP_WINDOW, "end": end},
+    )
+    cs: dict[str, set[str]] = defaultdict(set)
+    fep: dict[str, set[str]] = defaultdict(set)
+    until: dict[str, datetime] = {}
+    for account, contact, ep, last in rows:
+        last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
+        if ep in FREE_ENTRY_POINTS and last + FEP_WINDOW > end:
+            fep[account].add(contact)
+            until[account] = max(until.get(account, last), last + FEP_WINDOW)
+        if last + CUSTOMER_SERVICE_WINDOW > end:
+            cs[account].add(contact)
+            until[account] = max(until.get(account, last), last + CUSTOMER_SERVICE_WINDOW)
+    return [(a, len(cs[a]), len(fep[a]), until[a]) for a in sorted(until)]

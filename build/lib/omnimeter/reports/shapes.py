@@ -1,0 +1,95 @@
+"""The JSON shape of every report: its sections and each section's columns with their JSON types.
+
+This is the contract of the HTTP API and of `--format json`: builders take their columns from here, the
+OpenAPI document is generated from it (docs/openapi.json), and tests pin both. Types: `s` string, `i`
+integer, `d` decimal as a string (money in minor units, quantities exact), `p` percent as a string or
+null, `D` date, `t` date-time or null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from omnimeter.reports.section import Section
+
+SHAPES: dict[str, dict[str, str]] = {
+    "users": {
+        "users_by_role": "role:s users:i active_users:i",
+        "users": "tenant_id:s user_id:s name:s email:s role:s channels_assigned:i channels:s activity:i "
+        "last_activity:t cost:d currency:s",
+        "user_channels": "tenant_id:s user_id:s channel:s activity:i cost:d currency:s",
+    },
+    "services": {
+        "by_service": "service:s unit:s quantity:d cost:d currency:s",
+        "by_meter": "service:s meter:s unit:s quantity:d cost:d currency:s",
+    },
+    "usage": {
+        "usage": "service:s unit:s period:D quantity:d cost:d previous_period:D previous_quantity:d previous_cost:d "
+        "change_percent:p currency:s",
+    },
+    "whatsapp": {
+        "messages": "account:s period:D inbound:d outbound_sent:d outbound_delivered:d outbound_failed:d "
+        "templates_charged:d templates_free:d",
+        "templates": "account:s category:s charged:d free:d cost:d currency:s",
+        "free_by_reason": "account:s reason:s templates:d",
+    },
+    "resellers": {
+        "companies": "company_id:s name:s reseller_id:s total_price_platform:d total_price_reseller:d "
+        "currency_platform:s currency_reseller:s",
+        "text_messaging": "company_id:s name:s delivered_sms:d price_sms:d "
+        "sent_viber:d delivered_viber:d price_viber:d sent_whatsapp:d delivered_whatsapp:d price_whatsapp:d "
+        "sent_email:d delivered_email:d price_email:d "
+        "sent_push:d delivered_push:d price_push:d total_price_platform:d total_price_reseller:d",
+        "chat": "company_id:s name:s operator_messages:d operator_messages_price:d bot_messages:d "
+        "bot_messages_price:d user_messages:d user_messages_price:d total_price_platform:d total_price_reseller:d",
+        "telephony": "company_id:s name:s section:s direction:s calls:i billable_seconds:d total_price_platform:d "
+        "total_price_reseller:d",
+        "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d",
+    },
+    "billing-units": {
+        "by_unit": "tenant_id:s billing_unit:s name:s cost:d currency:s",
+        "by_unit_meter": "tenant_id:s billing_unit:s meter:s quantity:d cost:d currency:s",
+    },
+    "allocation": {
+        "allocation": "center:s usage:d share_percent:p amount:d currency:s",
+        "basis": "by:s meter:s amount:d currency:s attributed_usage:d unattributed_usage:d",
+    },
+    "cycle": {
+        "cycle": "tenant_id:s cycle_start:t cycle_end:t period:s time_zone:s days_elapsed:i days_total:i price_book:s",
+        "commitments": "meter:s included:d used:d remaining:d overage:d used_percent:p",
+        "charges": "meter:s model:s charged_quantity:d lines_amount:d estimated_amount:d adjustment:d currency:s",
+        "credit": "credit:d spent:d remaining:d used_percent:p currency:s",
+        "carry_over": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
+    },
+}
+
+
+def columns(report: str, section: str) -> tuple[str, ...]:
+    return tuple(c.split(":")[0] for c in SHAPES[report][section].split())
+
+
+def section(report: str, name: str, rows: Sequence[Sequence[Any]]) -> Section:
+    cols = columns(report, name)
+    for r in rows[:1]:
+        if len(r) != len(cols):
+            raise AssertionError(f"{report}.{name}: {len(r)} values for {len(cols)} columns")
+    return Section(name, cols, rows)
+
+
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "s": {"type": "string"},
+    "i": {"type": "integer"},
+    "d": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
+    "p": {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"},
+    "D": {"type": "string", "format": "date"},
+    "t": {"type": ["string", "null"], "format": "date-time"},
+}
+
+
+def row_schema(report: str, name: str) -> dict[str, Any]:
+    props = {}
+    for c in SHAPES[report][name].split():
+        col, kind = c.split(":")
+        props[col] = _JSON_TYPES[kind]
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}

@@ -1,0 +1,233 @@
+"""The directory: resellers, tenants, users, accounts (numbers), billing units, teams, queues and bots.
+
+Applied from YAML with `omnimeter directory apply`; every worker uses the same version. `load_directory`
+checks structure and references and lists every problem at once.
+Rules: an account (number) belongs to exactly one billing unit; a user may belong to several (equal
+split unless weights are given); everything a tenant refers to belongs to that tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
+from omnimeter.schemas.types import Period
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Money = Annotated[Decimal, Field(ge=0, decimal_places=6)]
+
+
+class _Ref(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reseller(_Ref):
+    id: Id
+    name: str = ""
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+
+
+class Commitment(_Ref):
+    meter: Id
+    included: Annotated[Decimal, Field(ge=0)]
+
+
+class Tenant(_Ref):
+    id: Id
+    name: str = ""
+    reseller: Id | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    timezone: str = "UTC"
+    signup: date
+    cycle: Period = Period.MONTHLY
+    commitments: tuple[Commitment, ...] = ()
+    carrier_credit: Money | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class BillingUnit(_Ref):
+    id: Id
+    tenant: Id
+    name: str = ""
+
+
+class User(_Ref):
+    id: Id
+    tenant: Id
+    name: str = ""
+    email: str = ""
+    role: Id = "agent"
+    channels: tuple[str, ...] = ()
+    team: Id | None = None
+    billing_units: tuple[Id, ...] = ()
+    weights: dict[Id, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
+
+
+class Account(_Ref):
+    id: Id  # the business number, sender id, app or mailbox as events name it
+    tenant: Id
+    channel: str = ""
+    billing_unit: Id | None = None
+
+
+class Named(_Ref):
+    id: Id
+    tenant: Id
+    name: str = ""
+    billing_unit: Id | None = None
+
+
+class Directory(_Ref):
+    version: str = ""
+    resellers: tuple[Reseller, ...] = ()
+    tenants: tuple[Tenant, ...] = ()
+    billing_units: tuple[BillingUnit, ...] = ()
+    users: tuple[User, ...] = ()
+    accounts: tuple[Account, ...] = ()
+    teams: tuple[Named, ...] = ()
+    queues: tuple[Named, ...] = ()
+    bots: tuple[Named, ...] = ()
+
+    def time_zones(self) -> dict[str, str]:
+        return {t.id: t.timezone for t in self.tenants}
+
+    def tenant(self, tenant_id: str) -> Tenant | None:
+        return self._index()[0].get(tenant_id)
+
+    def tenants_by_id(self) -> Mapping[str, Tenant]:
+        """Tenants by id (read-only view; `in` tells whether a tenant is known)."""
+        return MappingProxyType(self._index()[0])
+
+    def account(self, tenant_id: str, account_id: str) -> Account | None:
+        return self._index()[1].get((tenant_id, account_id))
+
+    def user(self, tenant_id: str, user_id: str) -> User | None:
+        return self._index()[2].get((tenant_id, user_id))
+
+    def _index(self) -> tuple[dict[str, Tenant], dict[tuple[str, str], Account], dict[tuple[str, str], User]]:
+        cached = self.__dict__.get("_idx")
+        if cached is None:
+            cached = (
+                {t.id: t for t in self.tenants},
+                {(a.tenant, a.id): a for a in self.accounts},
+                {(u.tenant, u.id): u for u in self.users},
+            )
+            object.__setattr__(self, "_idx", cached)  # frozen model: a private, derived cache
+        return cached
+
+
+def _check_references(d: Directory, file: str, origin: dict[str, list[int]] | None = None) -> list[Problem]:
+    """Reference problems; `origin` maps each list's entries back to their index in the file."""
+    out: list[Problem] = []
+
+    def at(kind: str, i: int) -> int:
+        return origin[kind][i] if origin and kind in origin else i
+
+    resellers = {r.id for r in d.resellers}
+    tenants = {t.id for t in d.tenants}
+    units = {(b.tenant, b.id) for b in d.billing_units}
+
+    def dupes(kind: str, keys: list[tuple[str, ...]]) -> None:
+        seen: set[tuple[str, ...]] = set()
+        for i, k in enumerate(keys):
+            if k in seen:
+                out.append(Problem(file, f"{kind}.{at(kind, i)}.id", f"duplicate id {k[-1]!r}"))
+            seen.add(k)
+
+    dupes("resellers", [(r.id,) for r in d.resellers])
+    dupes("tenants", [(t.id,) for t in d.tenants])
+    dupes("billing_units", [(b.tenant, b.id) for b in d.billing_units])
+    dupes("users", [(u.tenant, u.id) for u in d.users])
+    dupes("accounts", [(a.tenant, a.id) for a in d.accounts])
+    for i, t in enumerate(d.tenants):
+        if t.reseller is not None and t.reseller not in resellers:
+            out.append(Problem(file, f"tenants.{at('tenants', i)}.reseller", f"unknown reseller {t.reseller!r}"))
+    for kind, items in (
+        ("billing_units", d.billing_units),
+        ("users", d.users),
+        ("accounts", d.accounts),
+        ("teams", d.teams),
+        ("queues", d.queues),
+        ("bots", d.bots),
+    ):
+        for i, item in enumerate(items):
+            if item.tenant not in tenants:
+                out.append(Problem(file, f"{kind}.{at(kind, i)}.tenant", f"unknown tenant {item.tenant!r}"))
+    for kind, items in (("accounts", d.accounts), ("teams", d.teams), ("queues", d.queues), ("bots", d.bots)):
+        for i, item in enumerate(items):
+            bu = item.billing_unit
+            if bu is not None and (item.tenant, bu) not in units:
+                out.append(
+                    Problem(file, f"{kind}.{at(kind, i)}.billing_unit", f"unknown billing unit {bu!r} of {item.tenant}")
+                )
+    for i, u in enumerate(d.users):
+        for bu in u.billing_units:
+            if (u.tenant, bu) not in units:
+                out.append(
+                    Problem(file, f"users.{at('users', i)}.billing_units", f"unknown billing unit {bu!r} of {u.tenant}")
+                )
+        for bu in u.weights:
+            if bu not in u.billing_units:
+                out.append(
+                    Problem(
+                        file, f"users.{at('users', i)}.weights.{bu}", "weight for a billing unit the user is not in"
+                    )
+                )
+    return out
+
+
+_LISTS: dict[str, type[_Ref]] = {
+    "resellers": Reseller,
+    "tenants": Tenant,
+    "billing_units": BillingUnit,
+    "users": User,
+    "accounts": Account,
+    "teams": Named,
+    "queues": Named,
+    "bots": Named,
+}
+
+
+def parse_directory(text: str, file: str = "directory.yaml") -> Directory:
+    """Load a directory; raises `ReferenceDataError` listing every problem at once: each entry is validated
+    on its own, and references are checked among the entries that are valid."""
+    doc = load_yaml(text, file)
+    if not isinstance(doc, dict):
+        raise ReferenceDataError([Problem(file, "", "expected a mapping with tenants, users, accounts, ...")])
+    problems = [Problem(file, str(k), "unknown section") for k in doc if k not in _LISTS and k != "version"]
+    valid: dict[str, list[_Ref]] = {}
+    origin: dict[str, list[int]] = {}
+    for key, model in _LISTS.items():
+        items = doc.get(key) or []
+        if not isinstance(items, list):
+            problems.append(Problem(file, key, "expected a list"))
+            continue
+        valid[key], origin[key] = [], []
+        for i, item in enumerate(items):
+            try:
+                valid[key].append(model.model_validate(item))
+                origin[key].append(i)
+            except ValidationError as e:
+                problems += [
+                    Problem(file, f"{key}.{i}.{p.path}".rstrip("."), p.message) for p in from_validation(file, e)
+                ]
+    directory = Directory(version=str(doc.get("version") or ""), **{k: tuple(v) for k, v in valid.items()})
+    problems += _check_references(directory, file, origin)
+    if problems:
+        raise ReferenceDataError(problems)
+    return directory

@@ -1,0 +1,177 @@
+"""Prometheus metrics of the worker, in one module, on an injectable registry.
+
+Base units (seconds, records, bytes), `_total` counters, bounded labels only: topic and partition
+(bounded by the topic's partition count), reason (a closed set), table (a closed set), meter (the closed
+set of pricing meters), party (platform, reseller). No per-tenant labels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+import omnimeter
+
+if TYPE_CHECKING:
+    from omnimeter.streams.flush import FlushResult
+    from omnimeter.streams.records import ConsumedRecord
+
+SHORT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+# event-time lag reaches hours when a producer or the worker is behind: buckets up to a day
+# Fine around the freshness objectives (2 s and 5 s), so quantiles interpolated in a bucket stay close;
+# then up to a day for late events.
+LAG_BUCKETS = (
+    0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
+    14400, 43200, 86400,
+)  # fmt: skip
+
+
+class WorkerMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry or CollectorRegistry()
+        self.build = Info("omnimeter_build", "Build of the running worker", registry=r)
+        self.build.info({"version": omnimeter.__version__})
+        self.records = Counter(
+            "omnimeter_records_consumed_total", "Kafka records consumed", ["topic", "partition"], registry=r
+        )
+        self.record_bytes = Counter(
+            "omnimeter_record_bytes_consumed_total", "Bytes of record values consumed", registry=r
+        )
+        self.events_stored = Counter("omnimeter_events_stored_total", "Usage events stored in raw_events", registry=r)
+        self.duplicates = Counter("omnimeter_events_duplicate_total", "Usage events dropped as duplicates", registry=r)
+        self.rejected = Counter(
+            "omnimeter_events_rejected_total", "Records or events dead-lettered, by reason", ["reason"], registry=r
+        )
+        self.dead_letters = Counter(
+            "omnimeter_dead_letters_published_total", "Records published to the dead-letter topic", registry=r
+        )
+        self.replayed = Counter(
+            "omnimeter_events_replay_skipped_total",
+            "Replayed outcomes skipped because they were already stored",
+            registry=r,
+        )
+        self.lines = Counter(
+            "omnimeter_billable_lines_total", "Billable lines written, by meter", ["meter"], registry=r
+        )
+        self.amounts = Counter(
+            "omnimeter_billed_amount_total",
+            "Amounts of billable lines (monitoring only; bills come from ClickHouse)",
+            ["meter", "party"],
+            registry=r,
+        )
+        self.flush_seconds = Histogram(
+            "omnimeter_flush_duration_seconds", "Duration of one ordered flush", buckets=SHORT_BUCKETS, registry=r
+        )
+        self.rollup_refresh = Histogram(
+            "omnimeter_rollup_refresh_duration_seconds",
+            "Duration of one rollup refresh (minute, hour and day buckets touched since the last)",
+            buckets=SHORT_BUCKETS,
+            registry=r,
+        )
+        self.report_lag = Histogram(
+            "omnimeter_report_visible_lag_seconds",
+            "Event time to visible in the report tables (rollups refreshed), per stored event",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.rollup_refresh_failures = Counter(
+            "omnimeter_rollup_refresh_failures_total", "Failed rollup refreshes (each is retried)", registry=r
+        )
+        self.sink_rows = Counter("omnimeter_sink_rows_total", "Rows inserted into ClickHouse", ["table"], registry=r)
+        self.insert_seconds = Histogram(
+            "omnimeter_sink_insert_duration_seconds",
+            "Duration of one insert",
+            ["table"],
+            buckets=SHORT_BUCKETS,
+            registry=r,
+        )
+        self.insert_failures = Counter(
+            "omnimeter_sink_insert_failures_total", "Failed insert attempts (each is retried)", ["table"], registry=r
+        )
+        self.lag = Gauge(
+            "omnimeter_consumer_lag_records",
+            "Log end offset minus the group's committed offset",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.last_offset = Gauge(
+            "omnimeter_last_stored_offset",
+            "Offset of the last record whose outcome is stored",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.last_event_ts = Gauge(
+            "omnimeter_last_event_timestamp_seconds",
+            "Event time of the newest event stored, per partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.event_lag_hist = Histogram(
+            "omnimeter_event_lag_seconds",
+            "Store time minus event time of each stored event",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.event_time_lag = Gauge(
+            "omnimeter_event_time_lag_seconds", "Now minus the event time of the newest event stored", registry=r
+        )
+        self._newest_event = 0.0
+        self.event_time_lag.set_function(lambda: time.time() - self._newest_event if self._newest_event else 0.0)
+        self.rebalances = Counter("omnimeter_rebalances_total", "Consumer group generations seen", registry=r)
+        self.gaps = Counter(
+            "omnimeter_delivery_gaps_total",
+            "Records Faust skipped on the way to the agent (re-read by seeking back)",
+            registry=r,
+        )
+        self.gap_reseeks = Counter(
+            "omnimeter_delivery_gap_reseeks_total",
+            "Seeks repeated because the record sought back to did not arrive (the first seek was undone)",
+            registry=r,
+        )
+        self.reference_refused = Counter(
+            "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
+        )
+        self.paused = Gauge("omnimeter_worker_paused", "1 while consumption is paused by an operator", registry=r)
+        self.up_since = Gauge("omnimeter_worker_start_time_seconds", "Start time of the worker", registry=r)
+        self.up_since.set(time.time())
+
+    def consumed(self, topic: str, partition: int, nbytes: int) -> None:
+        self.records.labels(topic, str(partition)).inc()
+        self.record_bytes.inc(nbytes)
+
+    def flushed(self, result: FlushResult, seconds: float, batch: Sequence[ConsumedRecord]) -> None:
+        self.events_stored.inc(result.stored)
+        self.duplicates.inc(result.duplicates)
+        self.replayed.inc(result.skipped_replayed)
+        self.dead_letters.inc(sum(result.rejected.values()))
+        for reason, n in result.rejected.items():
+            self.rejected.labels(reason).inc(n)
+        for meter, (n, platform, reseller) in result.meters.items():
+            self.lines.labels(meter).inc(n)
+            self.amounts.labels(meter, "platform").inc(float(platform))
+            self.amounts.labels(meter, "reseller").inc(float(reseller))
+        self.flush_seconds.observe(seconds)
+        now = time.time()
+        for rec in batch:
+            self.last_offset.labels(rec.topic, str(rec.partition)).set(rec.offset)
+        for (topic, partition), newest in result.newest_event.items():
+            self.last_event_ts.labels(topic, str(partition)).set(newest)
+            self._newest_event = max(self._newest_event, newest)
+        for t in result.event_times:
+            self.event_lag_hist.observe(max(now - t, 0.0))
+
+    def inserted(self, table: str, rows: int, seconds: float) -> None:
+        self.sink_rows.labels(table).inc(rows)
+        self.insert_seconds.labels(table).observe(seconds)
+
+    def insert_failed(self, table: str) -> None:
+        self.insert_failures.labels(table).inc()
+
+    def reported(self, event_times: list[float]) -> None:
+        """The events whose lines the last rollup refresh made visible in the reports."""
+        now = time.time()
+        for t in event_times:
+            self.report_lag.observe(max(now - t, 0.0))

@@ -1,0 +1,114 @@
+"""Step 3 of a flush: stored events become billable lines, priced with the current reference data.
+
+Runs inside the flush, so lines are inserted in the same ordered flush as the events they come from
+(lines first, then raw_events). State:
+* WhatsApp windows live in a Faust table, updated as each record arrives (a set union: idempotent and
+  order-independent, so replays and late events give the same decisions);
+* the quantity used per tenant, cycle and meter (for tiers) and the seats counted per cycle are read
+  from billable_lines when a (tenant, cycle) is first needed, then kept up to date in memory: they always
+  agree with what is stored, also after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from omnimeter.pricing.rating import Rater
+from omnimeter.pricing.whatsapp import WindowState
+from omnimeter.sinks.base import CycleUsage
+from omnimeter.streams.records import ConsumedRecord
+from omnimeter.streams.reference import ReferenceData
+from omnimeter.streams.rows import line_row
+
+WindowLookup = Callable[[tuple[str, str, str]], WindowState | None]
+
+
+@dataclass
+class _Cycle:
+    used: dict[str, Decimal] = field(default_factory=dict)
+    seats: set[tuple[str, str]] = field(default_factory=set)
+
+
+class StoredRatingState:
+    """`pricing.rating.RatingState` for the stream: windows from the Faust table, cycle usage from
+    ClickHouse. Not thread-safe; used by one flush at a time. Its cache is per-partition state: the
+    rebalance hook marks it stale, and the next flush starts from what is stored."""
+
+    MAX_CACHED_CYCLES = 20_000
+
+    def __init__(self, store: CycleUsage, windows: WindowLookup) -> None:
+        self.store = store
+        self.windows = windows
+        self._cycles: dict[tuple[str, date], _Cycle] = {}
+        self._stale = False
+
+    def window(self, key: tuple[str, str, str]) -> WindowState | None:
+        return self.windows(key)
+
+    def set_window(self, key: tuple[str, str, str], state: WindowState) -> None:
+        pass  # the agent applied this event's window change when the record arrived
+
+    def _cycle(self, tenant: str, cycle: date) -> _Cycle:
+        c = self._cycles.get((tenant, cycle))
+        if c is None:
+            c = _Cycle(self.store.cycle_usage(tenant, cycle), self.store.cycle_seats(tenant, cycle))
+            self._cycles[(tenant, cycle)] = c
+        return c
+
+    def used(self, tenant: str, cycle: date, meter: str) -> Decimal:
+        return self._cycle(tenant, cycle).used.get(meter, Decimal(0))
+
+    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal) -> None:
+        c = self._cycle(tenant, cycle)
+        c.used[meter] = c.used.get(meter, Decimal(0)) + quantity
+
+    def seat_counted(self, tenant: str, cycle: date, meter: str, user: str) -> bool:
+        return (meter, user) in self._cycle(tenant, cycle).seats
+
+    def count_seat(self, tenant: str, cycle: date, meter: str, user: str) -> None:
+        self._cycle(tenant, cycle).seats.add((meter, user))
+
+    def trim(self) -> None:
+        """Forget cached cycles when stale or too many (call between flushes: everything rated before is
+        stored)."""
+        if self._stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
+            self._cycles.clear()
+            self._stale = False
+
+    def partitions_changed(self) -> None:
+        """Rebalance hook: another worker may have rated this worker's former partitions meanwhile. The
+        cache is dropped before the next rating, never during one (a flush in flight keeps its view)."""
+        self._stale = True
+
+
+class RateStage:
+    def __init__(self, reference: ReferenceData, store: CycleUsage, windows: WindowLookup) -> None:
+        self.reference = reference
+        self.state = StoredRatingState(store, windows)
+
+    @property
+    def ready(self) -> bool:
+        return self.reference.directory is not None and self.reference.books is not None
+
+    def tenant_check(self) -> Callable[[str], bool]:
+        """Whether the directory knows a tenant, for one flush (the directory is read once, not per event;
+        before any directory arrives, every tenant passes)."""
+        d = self.reference.directory
+        return (lambda _tenant: True) if d is None else d.tenants_by_id().__contains__
+
+    def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
+        """Rows of billable_lines for (record, index in record, event) items, in order."""
+        books, directory = self.reference.books, self.reference.directory
+        if books is None or directory is None:
+            return []
+        self.state.trim()
+        rater = Rater(books, directory, self.state)
+        rows: list[Sequence[Any]] = []
+        for rec, index, event in items:
+            for ln in rater.rate(event):
+                rows.append(line_row(ln, rec, index, now))
+        return rows

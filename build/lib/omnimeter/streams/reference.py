@@ -1,0 +1,171 @@
+"""Reference data (directory, price books) on the compacted reference topic.
+
+`omnimeter directory apply` / `prices apply` validate a YAML file and publish its text under the key
+``directory`` or ``prices``; every worker reads the topic from the start at boot and follows it, so all
+workers rate with the same versions. A value that does not validate (published by something that skipped
+the CLI's checks) is refused: the worker keeps the last good version and counts the refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from omnimeter.pricing.books import PriceBooks, parse_price_books
+from omnimeter.schemas.directory import Directory, parse_directory
+from omnimeter.schemas.problems import ReferenceDataError
+
+log = logging.getLogger(__name__)
+
+KINDS: dict[str, Callable[[str, str], object]] = {"directory": parse_directory, "prices": parse_price_books}
+
+
+def version_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse(kind: str, text: str, source: str) -> object:
+    return KINDS[kind](text, source)
+
+
+def publish(bootstrap: str, topic: str, kind: str, text: str, source: str) -> str:
+    """Validate and publish; returns the version. Raises ReferenceDataError listing every problem."""
+    parse(kind, text, source)
+    version = version_of(text)
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "log_level": 3,
+            "compression.type": "zstd",
+            "message.max.bytes": 16 * 1024 * 1024,
+        }
+    )
+    errors: list[object] = []
+    p.produce(
+        topic,
+        text.encode(),
+        kind.encode(),
+        headers=[("omnimeter.version", version.encode()), ("omnimeter.source", source.encode())],
+        on_delivery=lambda err, _m: err and errors.append(err),
+    )
+    if p.flush(30) or errors:
+        raise RuntimeError(f"publishing {kind} failed: {errors}")
+    return version
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    kind: str
+    version: str
+    text: str
+    value: object
+    applied_at: datetime
+
+
+class ReferenceData:
+    """The latest good directory and price books. `start()` reads the topic to its end, then a thread
+    follows it. Readers get consistent snapshots through `directory` and `books`."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        on_applied: Callable[[Applied], None] | None = None,
+        on_refused: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.on_applied, self.on_refused = on_applied, on_refused
+        self._current: dict[str, Applied] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._consumer: Consumer | None = None
+
+    @property
+    def directory(self) -> Directory | None:
+        a = self._current.get("directory")
+        return a.value if a else None  # type: ignore[return-value]
+
+    @property
+    def books(self) -> PriceBooks | None:
+        a = self._current.get("prices")
+        return a.value if a else None  # type: ignore[return-value]
+
+    def applied(self, kind: str) -> Applied | None:
+        return self._current.get(kind)
+
+    def version(self, kind: str) -> str:
+        a = self._current.get(kind)
+        return a.version if a else ""
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        c = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"omnimeter-reference-{time.time_ns()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        md = c.list_topics(self.topic, timeout=timeout_s)
+        parts = sorted(md.topics[self.topic].partitions) if self.topic in md.topics else []
+        ends = {p: c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout_s)[1] for p in parts}
+        c.assign([TopicPartition(self.topic, p, 0) for p in parts])
+        self._consumer = c
+        pos = dict.fromkeys(parts, 0)
+        deadline = time.monotonic() + timeout_s
+        while any(pos[p] < ends[p] for p in parts) and time.monotonic() < deadline:
+            msg = c.poll(0.2)
+            if msg is not None and not msg.error():
+                pos[msg.partition()] = msg.offset() + 1
+                self._take(msg.key(), msg.value())
+        self._thread = threading.Thread(target=self._follow, name="reference-data", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _follow(self) -> None:
+        assert self._consumer is not None
+        try:
+            while not self._stop.is_set():
+                msg = self._consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error():
+                    if msg.error().code() != KafkaError._PARTITION_EOF:
+                        log.warning("reference topic: %s", msg.error())
+                    continue
+                self._take(msg.key(), msg.value())
+        finally:
+            self._consumer.close()
+
+    def _take(self, key: bytes | None, value: bytes | None) -> None:
+        kind = (key or b"").decode(errors="replace")
+        if kind not in KINDS or value is None:
+            return
+        text = value.decode("utf-8", errors="replace")
+        version = version_of(text)
+        if self.version(kind) == version:
+            return
+        try:
+            parsed = parse(kind, text, f"{self.topic}/{kind}@{version}")
+        except ReferenceDataError as e:
+            log.error("refused %s version %s, keeping %s: %s", kind, version, self.version(kind) or "none", e)
+            if self.on_refused:
+                self.on_refused(kind, str(e))
+            return
+        applied = Applied(kind, version, text, parsed, datetime.now(UTC))
+        self._current = {**self._current, kind: applied}
+        log.info("applied %s version %s", kind, version)
+        if self.on_applied:
+            self.on_applied(applied)

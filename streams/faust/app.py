@@ -1,0 +1,174 @@
+"""The Faust app, built by `create_app` (no import-time singleton), on the aiokafka transport.
+
+One agent consumes the usage topic as raw bytes without auto-ack: a record is acked only by the flush
+that stored its outcome, so Faust commits offsets after the ClickHouse insert, in order and without gaps.
+A timer flushes what is pending every `flush_interval_s` even when traffic stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+import faust
+from faust.types import EventT
+
+from omnimeter.schemas.parse import ParseLimits
+from omnimeter.settings import Settings
+from omnimeter.sinks.base import Store
+from omnimeter.sinks.rollups import Rollups
+from omnimeter.streams.control import PauseSwitch
+from omnimeter.streams.faust.gaps import GapGuard
+from omnimeter.streams.faust.producer import FaustDeadLetters, ProducerBarrier
+from omnimeter.streams.faust.rebalance import RebalanceHook
+from omnimeter.streams.faust.windows import WindowCache
+from omnimeter.streams.flush import Flush, FlushPolicy
+from omnimeter.streams.ingest import IngestConfig, IngestStage
+from omnimeter.streams.metrics import WorkerMetrics
+from omnimeter.streams.mirror import ReferenceMirror
+from omnimeter.streams.rate import RateStage
+from omnimeter.streams.records import ConsumedRecord
+from omnimeter.streams.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+
+def ingest_config(settings: Settings) -> IngestConfig:
+    i = settings.ingest
+    return IngestConfig(
+        batch_max_events=i.batch_max_events,
+        flush_interval_s=i.flush_interval_s,
+        limits=ParseLimits(i.max_record_bytes, timedelta(seconds=i.max_future_skew_s)),
+    )
+
+
+def flush_policy(settings: Settings) -> FlushPolicy:
+    i = settings.ingest
+    return FlushPolicy(dedupe_window=timedelta(days=i.dedupe_window_days), insert_retry_max_s=i.insert_retry_max_s)
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    metrics: WorkerMetrics,
+    reference: ReferenceData | None = None,
+    switch: PauseSwitch | None = None,
+) -> faust.App:
+    tuning = settings.faust
+    datadir = settings.data_dir / "faust" / settings.worker.id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.kafka.consumer_group,
+        broker=f"kafka://{settings.kafka.bootstrap}",
+        datadir=str(datadir),
+        store="rocksdb://",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=tuning.commit_interval_s,
+        broker_session_timeout=tuning.session_timeout_s,
+        broker_heartbeat_interval=tuning.heartbeat_interval_s,
+        broker_max_poll_records=tuning.max_poll_records,
+        stream_buffer_maxsize=tuning.stream_buffer_maxsize,
+        topic_partitions=settings.topics.usage_partitions,
+        producer_compression_type=None if tuning.producer_compression == "none" else tuning.producer_compression,
+        producer_linger=tuning.producer_linger_s,
+        producer_max_batch_size=tuning.producer_max_batch_bytes,
+        producer_max_request_size=tuning.producer_max_request_bytes,
+    )
+    # Values are WindowState.to_bytes() (raw serializer: encoded once, for both RocksDB and the changelog).
+    windows = app.Table("whatsapp_windows", default=None, value_type=bytes, partitions=settings.topics.usage_partitions)
+
+    hook = RebalanceHook()
+    hook.connect(app)
+    window_states = hook.register(WindowCache(windows))
+
+    rating = RateStage(reference, store, window_states.peek) if reference is not None else None
+    flush = Flush(
+        store, FaustDeadLetters(app, settings.topics.dlq), flush_policy(settings), rating=rating,
+        barrier=ProducerBarrier(app) if rating is not None else None,
+    )  # fmt: skip
+    hook.register(flush.replay)
+    if rating is not None:
+        hook.register(rating.state)
+    stage = IngestStage(flush, ingest_config(settings), metrics, observer=window_states if rating else None)
+    mirror = ReferenceMirror(store, reference) if reference is not None else None
+    usage = app.topic(
+        settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
+
+    # The guard also tells the hook when records of a new generation arrive (before Faust's signals, or
+    # after, whichever is first).
+    guard = GapGuard(
+        settings.kafka.bootstrap,
+        settings.kafka.consumer_group,
+        app.consumer.seek,
+        metrics,
+        on_rebalance=hook.changed,
+    )
+
+    @app.agent(usage, name="ingest", concurrency=1)
+    async def ingest(stream: faust.StreamT) -> None:
+        if switch is not None:
+            switch.bind(asyncio.get_running_loop())
+        async for event in stream.noack().events():
+            if switch is not None and not switch.running.is_set():
+                await switch.running.wait()  # paused by an operator: hold this record until resumed
+            msg = event.message
+            if not await guard.admit(msg.tp, msg.topic, msg.partition, msg.offset, msg.generation_id):
+                continue  # not acked: delivered again after the guard's seek
+            await stage.add(
+                ConsumedRecord(
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    msg.value,
+                    list(msg.headers or ()),
+                    ack=_acker(stream, event),
+                )
+            )
+
+    rollups = Rollups(store, lambda: reference.directory.time_zones() if reference and reference.directory else {})
+
+    @app.task
+    async def flush_when_due() -> None:
+        rolled_up = -1  # refresh once at start: lines stored just before a crash are rolled up now
+        while not app.should_stop:
+            await asyncio.sleep(min(settings.ingest.flush_interval_s, 1.0) / 4)
+            await stage.flush_if_due()
+            if mirror is not None:
+                async with stage.lock:  # one ClickHouse caller at a time
+                    await mirror.sync()
+            if flush.lines_stored != rolled_up:
+                seen, waiting = flush.lines_stored, flush.not_yet_reported
+                flush.not_yet_reported = []
+                try:
+                    started = time.monotonic()
+                    await asyncio.to_thread(rollups.refresh)
+                    metrics.rollup_refresh.observe(time.monotonic() - started)
+                    metrics.reported(waiting)
+                    rolled_up = seen
+                except Exception as e:  # the store is down: the next round recomputes the same buckets
+                    flush.not_yet_reported = waiting + flush.not_yet_reported
+                    metrics.rollup_refresh_failures.inc()
+                    log.warning("rollup refresh failed (%s); retrying", e)
+
+    @app.timer(0.5)
+    async def watch_deliveries() -> None:
+        """Seeks that Faust undid, and partitions with records waiting that deliver none (streams/gaps.py)."""
+        try:
+            busy = stage.flushing or (switch is not None and not switch.running.is_set())
+            await guard.watch(app.consumer.assignment(), app.consumer.highwater, busy)
+        except Exception:  # a timer that raises stops for good: log it and try again next tick
+            log.exception("delivery watch failed")
+
+    app.omnimeter_stage = stage  # type: ignore[attr-defined]
+    return app
+
+
+def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]
+    async def ack() -> bool:
+        return await stream.ack(event)
+
+    return ack
