@@ -32,6 +32,8 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy --strict omnimeter/schemas omnimeter/pricing omnimeter/sinks
 
 test: lint tools
 	$(BIN)/pytest -q

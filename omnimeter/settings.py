@@ -229,14 +229,15 @@ def load_settings(**overrides: Any) -> Settings:
             parts[name] = cls(**mine)
         except ValidationError as e:
             problems += _lines(e, name)
+            parts[name] = cls.model_construct()  # a placeholder, so the top level is checked too
     top = {k: v for k, v in clean.items() if "__" not in k}
     try:
-        if not problems:
-            return Settings(**top, **parts)
-        Settings(**top)  # collect the top-level problems too
+        settings = Settings(**top, **parts)
     except ValidationError as e:
         problems += _lines(e, "")
-    raise ConfigError("invalid configuration:\n" + "\n".join(problems))
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
+    return settings
 
 
 def _lines(e: ValidationError, component: str) -> list[str]:

@@ -116,7 +116,8 @@ class Rater:
             Audience.WHOLESALE if reseller else Audience.DIRECT, event.time, tenant.id, reseller
         )
         retail_book = self.books.select(Audience.RETAIL, event.time, tenant.id, reseller) if reseller else None
-        policy = (retail_book or platform_book).billing if (retail_book or platform_book) else BillingPolicy()
+        book = retail_book or platform_book
+        policy = book.billing if book else BillingPolicy()
         key = conversation_key(event)
         window = self.state.window(key) if key else None
         new_window, usages = classify(event, policy, window)

@@ -16,10 +16,20 @@ from typing import NamedTuple
 from omnimeter.pricing import whatsapp
 from omnimeter.pricing.books import BillingPolicy
 from omnimeter.pricing.sms import segment
-from omnimeter.schemas.events import UsageEvent
+from omnimeter.schemas.events import (
+    CallCompletedData,
+    MessageDeliveredData,
+    MessageFailedData,
+    MessageReceivedData,
+    MessageSentData,
+    SeatActiveData,
+    UsageEvent,
+    VideoCallCompletedData,
+)
 from omnimeter.schemas.types import SmsEncoding
 
 CHAT_CHANNELS = frozenset({"webchat", "messenger", "instagram", "telegram"})
+MESSAGE_DATA = (MessageSentData, MessageDeliveredData, MessageFailedData, MessageReceivedData)
 STATUS = {"message.sent": "sent", "message.delivered": "delivered", "message.failed": "failed"}
 
 
@@ -37,8 +47,8 @@ class Usage(NamedTuple):
 def conversation_key(event: UsageEvent) -> tuple[str, str, str] | None:
     """The WhatsApp conversation an event belongs to, or None when it is not a WhatsApp message."""
     data = event.data
-    if getattr(data, "channel", None) == "whatsapp" and event.type.startswith("message."):
-        return (event.subject, data.account, data.contact)  # type: ignore[union-attr]
+    if isinstance(data, MESSAGE_DATA) and data.channel == "whatsapp":
+        return (event.subject, data.account, data.contact)
     return None
 
 
@@ -69,8 +79,8 @@ def classify(
     one = Decimal(1)
     d = event.data
     t = event.type
-    if t in STATUS or t == "message.received":
-        channel = str(d.channel)  # type: ignore[union-attr]
+    if isinstance(d, MESSAGE_DATA):
+        channel = str(d.channel)
         country = getattr(d, "country", None)
         if t == "message.received":
             lines = [Usage(f"{channel}.inbound.messages", one, "messages", country=country)]
@@ -92,8 +102,8 @@ def classify(
             )
         elif channel in ("email", "push", "viber") and status == policy.billed_on(channel):
             lines.append(Usage(f"{channel}.outbound.messages", one, "messages", country=country))
-        elif channel in CHAT_CHANNELS and t == "message.sent":
-            kind = "bot" if d.sender_kind == "bot" else "operator"  # type: ignore[union-attr]
+        elif channel in CHAT_CHANNELS and isinstance(d, MessageSentData):
+            kind = "bot" if d.sender_kind == "bot" else "operator"
             lines.append(Usage(f"chat.{kind}.messages", one, "messages"))
         if channel != "whatsapp":
             return window, lines
@@ -120,37 +130,37 @@ def classify(
                 )
             )
         return state, lines
-    if t == "call.completed":
+    if isinstance(d, CallCompletedData):
         inc = policy.increment
-        secs = inc.billable(d.duration_s, d.answered, policy.bill_unanswered)  # type: ignore[union-attr]
-        direction = d.direction.value  # type: ignore[union-attr]
-        connected = d.answered and d.duration_s > 0  # type: ignore[union-attr]
+        secs = inc.billable(d.duration_s, d.answered, policy.bill_unanswered)
+        connected = d.answered and d.duration_s > 0
         return window, [
             Usage(
-                f"voice.{direction}.seconds",
+                f"voice.{d.direction.value}.seconds",
                 Decimal(secs),
                 "seconds",
-                free_reason="" if secs else ("unanswered" if not d.answered else "zero_duration"),  # type: ignore[union-attr]
+                free_reason="" if secs else ("unanswered" if not d.answered else "zero_duration"),
                 country=d.country,
                 number=d.contact,
                 connection=connected,
-            ),  # type: ignore[union-attr]
-            Usage("voice.calls", one, "calls", country=d.country),  # type: ignore[union-attr]
+            ),
+            Usage("voice.calls", one, "calls", country=d.country),
         ]
-    if t == "video_call.completed":
-        minutes = math.ceil(d.duration_s / 60)  # type: ignore[union-attr]
+    if isinstance(d, VideoCallCompletedData):
+        minutes = math.ceil(d.duration_s / 60)
         return window, [Usage("video.minutes", Decimal(minutes), "minutes")]
     if t == "bot.turn":
         return window, [Usage("bot.billable_messages", one, "messages")]
-    if t == "seat.active":
-        return window, [Usage(f"seats.active.{d.role}", one, "users", seat_user=d.user_id)]  # type: ignore[union-attr]
+    if isinstance(d, SeatActiveData):
+        return window, [Usage(f"seats.active.{d.role}", one, "users", seat_user=d.user_id)]
     return window, []
 
 
 def _sms_segments(event: UsageEvent) -> Decimal:
     d = event.data
-    if getattr(d, "segments", None):
-        return Decimal(d.segments)  # type: ignore[union-attr]
+    segments = getattr(d, "segments", None)
+    if segments:
+        return Decimal(segments)
     body = getattr(d, "body", None)
     if body is None:
         return Decimal(1)

@@ -8,7 +8,7 @@ split unless weights are given); everything a tenant refers to belongs to that t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -157,19 +157,23 @@ def _check_references(d: Directory, file: str, origin: dict[str, list[int]] | No
     for i, t in enumerate(d.tenants):
         if t.reseller is not None and t.reseller not in resellers:
             out.append(Problem(file, f"tenants.{at('tenants', i)}.reseller", f"unknown reseller {t.reseller!r}"))
-    for kind, items in (
+    owned: tuple[tuple[str, Sequence[BillingUnit | User | Account | Named]], ...] = (
         ("billing_units", d.billing_units),
         ("users", d.users),
         ("accounts", d.accounts),
         ("teams", d.teams),
         ("queues", d.queues),
         ("bots", d.bots),
-    ):
+    )
+    for kind, items in owned:
         for i, item in enumerate(items):
             if item.tenant not in tenants:
                 out.append(Problem(file, f"{kind}.{at(kind, i)}.tenant", f"unknown tenant {item.tenant!r}"))
-    for kind, items in (("accounts", d.accounts), ("teams", d.teams), ("queues", d.queues), ("bots", d.bots)):
-        for i, item in enumerate(items):
+    attributed: tuple[tuple[str, Sequence[Account | Named]], ...] = (
+        ("accounts", d.accounts), ("teams", d.teams), ("queues", d.queues), ("bots", d.bots),
+    )  # fmt: skip
+    for kind, attributed_items in attributed:
+        for i, item in enumerate(attributed_items):
             bu = item.billing_unit
             if bu is not None and (item.tenant, bu) not in units:
                 out.append(

@@ -7,7 +7,7 @@ an unknown type is rejected with the reason ``unknown_type``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -131,6 +131,9 @@ class _Envelope(BaseModel):
     time: Rfc3339
     subject: NonEmpty
     datacontenttype: Literal["application/json"] = "application/json"
+    if TYPE_CHECKING:  # declared by each event type below (as a Literal and its data model)
+        type: str
+        data: BaseModel
 
     @property
     def tenant_id(self) -> str:
@@ -147,7 +150,7 @@ class _Envelope(BaseModel):
         ch = data_field(self.data, "channel")
         if ch is not None:
             return str(ch.value if hasattr(ch, "value") else ch)
-        return _CHANNEL_BY_TYPE.get(self.type, "")  # type: ignore[attr-defined]
+        return _CHANNEL_BY_TYPE.get(self.type, "")
 
 
 def data_field(data: BaseModel, name: str) -> Any:

@@ -8,6 +8,7 @@ same events give identical accepted events.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,10 +117,8 @@ def _batch(raw: bytes, now: datetime, limits: ParseLimits) -> list[Outcome]:
         pass
     else:
         if events:
-            return [
-                _check_time(ev, i, lambda i=i: element_bytes(pydantic_core.from_json(raw)[i]), now, limits)
-                for i, ev in enumerate(events)
-            ]
+            elements = _Elements(raw)
+            return [_check_time(ev, i, elements.bytes_of(i), now, limits) for i, ev in enumerate(events)]
     try:
         items = pydantic_core.from_json(raw)
     except ValueError as e:
@@ -138,8 +137,25 @@ def _batch(raw: bytes, now: datetime, limits: ParseLimits) -> list[Outcome]:
         except ValidationError as e:
             outcomes.append(_classify(e, item, element_bytes(item), i))
             continue
-        outcomes.append(_check_time(event, i, lambda it=item: element_bytes(it), now, limits))
+        outcomes.append(_check_time(event, i, functools.partial(element_bytes, item), now, limits))
     return outcomes
+
+
+class _Elements:
+    """The bytes of each element of a valid batch, for the few that are rejected later (future time):
+    the record is parsed again once, not once per rejected element."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._items: list[Any] | None = None
+
+    def bytes_of(self, index: int) -> Callable[[], bytes]:
+        def get() -> bytes:
+            if self._items is None:
+                self._items = pydantic_core.from_json(self.raw)
+            return element_bytes(self._items[index])
+
+        return get
 
 
 def element_bytes(item: Any) -> bytes:

@@ -8,6 +8,7 @@ exponential backoff for as long as the caller lets it (`retry_for_s`), then rais
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,6 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
-from clickhouse_connect.driver.client import Client
 
 from omnimeter.faults import NO_FAULTS, Faults
 from omnimeter.settings import mask_url
@@ -33,6 +33,30 @@ T = TypeVar("T")
 _KEYS_PER_QUERY = 25_000
 
 
+class QueryResult(Protocol):
+    @property
+    def result_rows(self) -> Sequence[Sequence[Any]]: ...
+
+
+class DriverClient(Protocol):
+    """The calls this module makes on a client: clickhouse-connect's (chdb or HTTP) or the shared store's."""
+
+    def query(
+        self, query: str, /, *, parameters: dict[str, Any] | None = ..., settings: dict[str, Any] | None = ...
+    ) -> QueryResult: ...
+
+    def command(
+        self, cmd: str, /, *, parameters: dict[str, Any] | None = ..., settings: dict[str, Any] | None = ...
+    ) -> Any: ...
+
+    def insert(
+        self, table: str, data: Sequence[Sequence[Any]], /, *, column_names: Sequence[str],
+        settings: dict[str, Any] | None = ...,
+    ) -> Any: ...  # fmt: skip
+
+    def close(self) -> None: ...
+
+
 def connect(
     url: str, database: str, *, migrate: bool = True, cluster: str | None = None, faults: Faults = NO_FAULTS
 ) -> ClickHouseStore:
@@ -41,7 +65,7 @@ def connect(
         if url.startswith("omnimeter://"):  # an embedded store shared by `omnimeter store serve`
             from omnimeter.sinks.shared import SharedStoreClient
 
-            client = SharedStoreClient(url)  # type: ignore[assignment]
+            client: DriverClient = SharedStoreClient(url)
         else:
             client = clickhouse_connect.get_client(dsn=url)
     except Exception as e:
@@ -69,7 +93,7 @@ class ClickHouseStore:
     failed attempt (the worker's metrics)."""
 
     def __init__(
-        self, client: Client, database: str, observer: InsertObserver | None = None, faults: Faults = NO_FAULTS
+        self, client: DriverClient, database: str, observer: InsertObserver | None = None, faults: Faults = NO_FAULTS
     ) -> None:
         self.faults = faults
         self.client = client
@@ -94,7 +118,7 @@ class ClickHouseStore:
             if block.rows:
                 self._retrying(
                     f"insert into {block.table}",
-                    lambda b=block: self._insert_block(b, insert_settings),
+                    functools.partial(self._insert_block, block, insert_settings),
                     retry_for_s,
                     sleep,
                 )
@@ -156,7 +180,7 @@ class ClickHouseStore:
         for table in tables:
             sql, params = queries.recorded_positions(self.db, table, topic, partition, from_offset)
             rows = self._retrying(
-                f"reading stored positions of {table}", lambda s=sql, p=params: self.query_rows(s, p), 0.0
+                f"reading stored positions of {table}", functools.partial(self.query_rows, sql, params), 0.0
             )
             found.update((int(o), int(i)) for o, i in rows)
         return found
@@ -179,7 +203,8 @@ class ClickHouseStore:
             chunk = keys[i : i + _KEYS_PER_QUERY]
             wanted = set(chunk)
             sql, params = queries.stored_keys(self.db, chunk, since)
-            rows = self._retrying("dedupe look-up in raw_events", lambda s=sql, p=params: self.query_rows(s, p), 0.0)
+            look_up = functools.partial(self.query_rows, sql, params)
+            rows = self._retrying("dedupe look-up in raw_events", look_up, 0.0)
             found.update(k for k in ((t, s, e) for t, s, e in rows) if k in wanted)
         return found
 

@@ -35,10 +35,11 @@ class StringArray:
     """An ``Array(String)`` parameter, formatted once by `escape`. clickhouse-connect binds objects it
     does not know by their ``str()``, so the text goes to the server as written here."""
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "values")
 
     def __init__(self, values: Iterable[str]) -> None:
-        self.text = "[" + ", ".join(f"'{escape(v)}'" for v in values) + "]"
+        self.values = tuple(values)  # for the shared store's wire format (sinks/shared.py)
+        self.text = "[" + ", ".join(f"'{escape(v)}'" for v in self.values) + "]"
 
     def __str__(self) -> str:
         return self.text

@@ -192,7 +192,7 @@ def _by_zone(tenants: Iterable[str], zones: Mapping[str, str]) -> dict[str, list
 def _whole_local_days(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[date]:
     """Local dates whose whole day lies inside [lo, hi)."""
     d = lo.astimezone(zone).date()
-    out = []
+    out: list[date] = []
     while True:
         start = datetime.combine(d, datetime.min.time(), zone)
         end = datetime.combine(d + timedelta(days=1), datetime.min.time(), zone)

@@ -3,9 +3,9 @@ and answers queries, commands and inserts over HTTP on 127.0.0.1; workers and th
 ``OMNIMETER_CLICKHOUSE_URL=omnimeter://127.0.0.1:PORT``.
 
 chDB lets one process open a data path, so without this, one host runs one worker. The wire format is JSON
-with tagged Decimal, date, datetime and bytes values (no pickle: a local peer must not run code here). SQL
-parameters are bound by clickhouse-connect inside the store process, exactly as in-process. Only the
-client calls `ClickHouseStore` uses are served: query, command, insert, close.
+with tagged Decimal, date, datetime, bytes and string-array parameter values (no pickle: a local peer must
+not run code here). SQL parameters are bound by clickhouse-connect inside the store process, exactly as
+in-process. Only the client calls `ClickHouseStore` uses are served: query, command, insert, close.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from omnimeter.sinks.queries import StringArray
+
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +38,8 @@ def _enc(v: Any) -> Any:
         return {"$D": v.isoformat()}
     if isinstance(v, bytes):
         return {"$b": base64.b64encode(v).decode()}
+    if isinstance(v, StringArray):
+        return {"$sa": list(v.values)}
     if isinstance(v, (list, tuple)):
         return [_enc(x) for x in v]
     if isinstance(v, dict):
@@ -55,6 +59,8 @@ def _dec(v: Any) -> Any:
                 return date.fromisoformat(x)
             if tag == "$b":
                 return base64.b64decode(x)
+            if tag == "$sa" and isinstance(x, list) and all(isinstance(s, str) for s in x):
+                return StringArray(x)
         return {k: _dec(x) for k, x in v.items()}
     if isinstance(v, list):
         return [_dec(x) for x in v]

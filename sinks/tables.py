@@ -18,9 +18,9 @@ class Table:
     name: str
     columns: tuple[str, ...]
 
-    def block(self, rows: list[Sequence[Any]], token: str) -> TableRows:
+    def block(self, rows: Sequence[Sequence[Any]], token: str) -> TableRows:
         """`rows` (each in `columns` order) as one insert block with its deduplication token."""
-        return TableRows(self.name, self.columns, rows, token)
+        return TableRows(self.name, self.columns, rows if isinstance(rows, list) else list(rows), token)
 
     def index(self, column: str) -> int:
         return self.columns.index(column)

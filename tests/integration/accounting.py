@@ -7,7 +7,7 @@ from collections import Counter
 from omnimeter.cli.simulate import Ledger
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
-from omnimeter.streams import dlq
+from omnimeter.streams import deadletter as dlq
 from tests.kafka_io import read_all
 
 

@@ -41,6 +41,6 @@ def test_config_check_lists_every_problem() -> None:
         },
     )
     assert proc.returncode == 2
-    for field in ("kafka_bootstrap", "batch_max_events", "clickhouse_url"):
+    for field in ("kafka.bootstrap", "ingest.batch_max_events", "clickhouse.url"):
         assert field in proc.stderr
     assert "Traceback" not in proc.stderr

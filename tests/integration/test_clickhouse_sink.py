@@ -12,7 +12,7 @@ from omnimeter.sinks.base import TableRows
 from omnimeter.sinks.clickhouse import ClickHouseStore, connect
 from omnimeter.sinks.exceptions import SinkError
 from omnimeter.sinks.migrate import apply_migrations, load_migrations
-from omnimeter.sinks.tables import RAW_EVENTS
+from omnimeter.sinks.tables import RAW_EVENTS, WRITTEN
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -113,3 +113,26 @@ def test_lookups_for_replay_and_dedupe(store: ClickHouseStore) -> None:
     assert store.stored_keys(keys, since=NOW - timedelta(days=45)) == {keys[0], keys[2]}
     many = [("t1", "sms-gateway", f"id-{i:06d}-{'x' * 40}") for i in range(25_000)] + [keys[0]]
     assert store.stored_keys(many, since=NOW - timedelta(days=35)) == {keys[0]}
+
+
+def test_column_tuples_match_the_migrated_tables(store: ClickHouseStore) -> None:
+    """sinks/tables.py against the engine: every column written exists, and every column without a
+    default is written."""
+    for table in WRITTEN:
+        rows = store.query_rows(
+            "SELECT name, default_kind FROM system.columns WHERE database = %(d)s AND table = %(t)s",
+            {"d": store.db, "t": table.name},
+        )
+        assert rows, table.name
+        existing = {name for name, _ in rows}
+        required = {name for name, kind in rows if not kind}
+        assert set(table.columns) <= existing, (table.name, set(table.columns) - existing)
+        assert required <= set(table.columns), (table.name, required - set(table.columns))
+
+
+def test_dedupe_look_up_binds_awkward_ids(store: ClickHouseStore) -> None:
+    """The arrays escaped by sinks/queries.py reach the engine as the exact strings."""
+    ids = ["it's", "back\\slash", "tab\there", "new\nline", "`tick`", "{brace}", "%(x)s"]
+    store.write([RAW_EVENTS.block([raw("t1", i, 0, n) for n, i in enumerate(ids)], "w")])
+    keys = [("t1", "sms-gateway", i) for i in ids]
+    assert store.stored_keys(keys, since=NOW - timedelta(days=1)) == set(keys)

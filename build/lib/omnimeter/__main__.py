@@ -1,5 +1,0 @@
-import sys
-
-from omnimeter.cli.main import main
-
-sys.exit(main())

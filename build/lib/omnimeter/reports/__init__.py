@@ -1,1 +1,0 @@
-"""The read side: queries on ClickHouse and their rendering as table, JSON or CSV."""
