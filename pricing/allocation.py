@@ -1,5 +1,10 @@
 """Cost allocation: split an amount across cost centers in proportion to usage, by largest remainder in
-the currency's minor units, so the parts always add up to the total exactly."""
+the currency's minor units, so the parts always add up to the total exactly.
+
+The convention is moneyphp's `Money::allocate` (and RubyMoney's): each party first gets the floor of its
+exact share; the minor units left over go one each to the parties with the largest fractional parts,
+and on a tie to the party given *earlier*. So the caller's order matters, as it does there; callers pass
+parties in a stable order (the reports sort them by id)."""
 
 from __future__ import annotations
 
@@ -10,15 +15,14 @@ from omnimeter.pricing.money import from_minor, to_minor
 
 
 def allocate(total: Decimal, weights: Mapping[str, Decimal], currency: str) -> dict[str, Decimal]:
-    """Split `total` over the keys of `weights` (usage quantities, >= 0). Ties in the remainder go to
-    the larger weight, then to the key that sorts first, so the result is deterministic.
-    With no usage at all the total is split evenly."""
+    """Split `total` over the keys of `weights` (usage quantities, >= 0), in the order given; ties in
+    the remainder go to the earlier key. With no usage at all the total is split evenly."""
     if not weights:
         raise ValueError("allocation needs at least one cost center")
     if any(w < 0 for w in weights.values()):
         raise ValueError("allocation weights must not be negative")
     units = to_minor(total, currency)
-    keys = sorted(weights)
+    keys = list(weights)
     w = {k: Decimal(weights[k]) for k in keys}
     wsum = sum(w.values())
     if wsum == 0:
@@ -28,7 +32,8 @@ def allocate(total: Decimal, weights: Mapping[str, Decimal], currency: str) -> d
     exact = {k: units * w[k] / wsum for k in keys}
     floors = {k: int(exact[k]) for k in keys}
     left = units - sum(floors.values())
-    order = sorted(keys, key=lambda k: (-(exact[k] - floors[k]), -w[k], k))
+    position = {k: i for i, k in enumerate(keys)}
+    order = sorted(keys, key=lambda k: (-(exact[k] - floors[k]), position[k]))
     for k in order[:left]:
         floors[k] += 1
     return {k: sign * from_minor(floors[k], currency) for k in keys}

@@ -29,8 +29,10 @@ from omnimeter.pricing.charges import Charge, ChargeModel, Tier
 from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.voice import Increment
 from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
+from omnimeter.schemas.types import CallDirection
 
 Rate = Annotated[Decimal, Field(ge=0)]
+IncrementText = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}(/[1-9]\d{0,4})?$")]  # X/Y seconds
 METER = re.compile(
     r"^(sms\.outbound\.segments|sms\.inbound\.messages|whatsapp\.template\.[a-z_]+|voice\.(inbound|outbound)\.seconds"
     r"|voice\.calls|video\.minutes|chat\.(operator|bot|user)\.messages|bot\.billable_messages"
@@ -136,18 +138,25 @@ class BillingPolicy(_Model):
     email_billed_on: BilledOn = BilledOn.SENT
     push_billed_on: BilledOn = BilledOn.SENT
     viber_billed_on: BilledOn = BilledOn.DELIVERED
-    voice_increment: Annotated[str, StringConstraints(pattern=r"^\d+(/\d+)?$")] = "60/60"
-    bill_unanswered: bool = False
+    voice_increment: IncrementText = "60/60"
+    # Per call direction, overriding `voice_increment` (e.g. outbound "60/6", inbound "1/1").
+    voice_increments: dict[CallDirection, IncrementText] = Field(default_factory=dict)
+    bill_unanswered: bool = False  # charge unanswered and 0 s calls (their `voice.calls` line; seconds stay 0)
 
     def billed_on(self, channel: str) -> BilledOn:
         return getattr(self, f"{channel}_billed_on", BilledOn.SENT)
 
     @property
     def increment(self) -> Increment:
-        found: Increment | None = self.__dict__.get("_increment")
+        return self.increment_for(None)
+
+    def increment_for(self, direction: CallDirection | None) -> Increment:
+        """The X/Y increment of a call in `direction` (parsed once per book and direction)."""
+        cache: dict[CallDirection | None, Increment] = self.__dict__.setdefault("_increments", {})
+        found = cache.get(direction)
         if found is None:
-            found = Increment.parse(self.voice_increment)
-            self.__dict__["_increment"] = found  # frozen model: a derived cache, parsed once per book
+            text = self.voice_increments.get(direction, self.voice_increment) if direction else self.voice_increment
+            found = cache[direction] = Increment.parse(text)  # frozen model: a derived cache
         return found
 
 

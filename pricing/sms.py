@@ -3,8 +3,9 @@
 GSM-7: one segment holds 160 septets; a concatenated message holds 153 per segment (the UDH takes 7).
 Characters of the extension table (``^{}\\[~]|€`` and form feed) take two septets (escape + char), and an
 escape pair is never split across segments. Text with any character outside GSM-7 is sent as UCS-2:
-70 UTF-16 code units in one segment, 67 per segment when concatenated; a surrogate pair or a grapheme
-(emoji with modifiers, ZWJ sequences, flags, combining marks) is never split across segments.
+70 UTF-16 code units in one segment, 67 per segment when concatenated; a grapheme (emoji with
+modifiers, ZWJ sequences, flags, combining marks) is never split across segments, unless it alone is
+longer than a segment: then it is split between code points, never inside a surrogate pair.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def encoding_of(text: str) -> SmsEncoding:
     return SmsEncoding.UCS2
 
 
-def _gsm_units(text: str) -> Iterator[int]:
+def _gsm_units(text: str) -> Iterator[list[int]]:
     for c in text:
-        yield 2 if c in GSM7_EXTENSION else 1
+        yield [2 if c in GSM7_EXTENSION else 1]  # an escape pair is one item: never split
 
 
 def _is_extend(c: str) -> bool:
@@ -76,27 +77,35 @@ def graphemes(text: str) -> Iterator[str]:
         yield cluster
 
 
-def _utf16_units(text: str) -> Iterator[int]:
+def _utf16_units(text: str) -> Iterator[list[int]]:
+    """Per grapheme, the UTF-16 units of each of its code points (1, or 2 for a surrogate pair)."""
     for g in graphemes(text):
-        yield len(g.encode("utf-16-le")) // 2
+        yield [2 if ord(c) > 0xFFFF else 1 for c in g]
 
 
-def _pack(costs: list[int], capacity: int) -> int:
-    """Segments needed when indivisible items of the given costs are packed greedily in order."""
+def _pack(items: list[list[int]], capacity: int) -> int:
+    """Segments needed when items (graphemes or escape pairs, each the costs of its code points) are
+    packed greedily in order. An item never straddles two segments, unless it alone is longer than a
+    segment (a long ZWJ chain): then it is split between code points, never inside one."""
     segments, used = 1, 0
-    for cost in costs:
-        if used + cost > capacity and used > 0:
-            segments, used = segments + 1, 0
-        used += cost
-        while used > capacity:  # one item larger than a segment (a very long ZWJ chain): split it
-            segments, used = segments + 1, used - capacity
+    for item in items:
+        cost = sum(item)
+        if used + cost <= capacity:
+            used += cost
+        elif cost <= capacity:
+            segments, used = segments + 1, cost
+        else:
+            for unit in item:
+                if used + unit > capacity:
+                    segments, used = segments + 1, 0
+                used += unit
     return segments
 
 
 def segment(text: str, encoding: SmsEncoding | None = None) -> Segmentation:
     enc = encoding or encoding_of(text)
-    costs = list(_gsm_units(text) if enc is SmsEncoding.GSM7 else _utf16_units(text))
-    units = sum(costs)
+    items = list(_gsm_units(text) if enc is SmsEncoding.GSM7 else _utf16_units(text))
+    units = sum(sum(item) for item in items)
     if units <= SINGLE[enc]:
         return Segmentation(enc, units, 1)
-    return Segmentation(enc, units, _pack(costs, CONCATENATED[enc]))
+    return Segmentation(enc, units, _pack(items, CONCATENATED[enc]))

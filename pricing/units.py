@@ -131,20 +131,28 @@ def classify(
             )
         return state, lines
     if isinstance(d, CallCompletedData):
-        inc = policy.increment
+        inc = policy.increment_for(d.direction)
         secs = inc.billable(d.duration_s, d.answered, policy.bill_unanswered)
         connected = d.answered and d.duration_s > 0
+        not_connected = "unanswered" if not d.answered else "zero_duration"
         return window, [
             Usage(
                 f"voice.{d.direction.value}.seconds",
                 Decimal(secs),
                 "seconds",
-                free_reason="" if secs else ("unanswered" if not d.answered else "zero_duration"),
+                free_reason="" if secs else not_connected,
                 country=d.country,
                 number=d.contact,
                 connection=connected,
             ),
-            Usage("voice.calls", one, "calls", country=d.country),
+            # an attempt is counted; it is charged only when it connected (or the book bills attempts)
+            Usage(
+                "voice.calls",
+                one,
+                "calls",
+                country=d.country,
+                free_reason="" if connected or policy.bill_unanswered else not_connected,
+            ),
         ]
     if isinstance(d, VideoCallCompletedData):
         minutes = math.ceil(d.duration_s / 60)

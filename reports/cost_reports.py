@@ -64,9 +64,8 @@ def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], 
     by_unit = []
     for (tenant, cur), parts in sorted(exact.items()):
         total = sum(parts.values(), ZERO)
-        split = (
-            allocate(total, {u: max(v, ZERO) for u, v in parts.items()}, cur) if total else dict.fromkeys(parts, ZERO)
-        )
+        weights = {u: max(parts[u], ZERO) for u in sorted(parts)}  # by id: ties go to the earlier unit
+        split = allocate(total, weights, cur) if total else dict.fromkeys(parts, ZERO)
         for unit in sorted(parts):
             by_unit.append((tenant, unit, names.get((tenant, unit), ""), split[unit], cur))
     meters = [
@@ -100,7 +99,7 @@ def allocation(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], lis
     currency = req.currency or tenant.currency
     if not usage:
         raise ValueError(f"meter: no usage of {meter!r} attributed to any {by} in this period")
-    parts = allocate(req.amount, dict(usage), currency)
+    parts = allocate(req.amount, {c: usage[c] for c in sorted(usage)}, currency)
     total = sum(usage.values(), ZERO)
     return [
         section(
