@@ -1,17 +1,21 @@
-"""Totals of billable lines per tenant and meter: the invoice lines of an estimate.
+"""Totals per tenant and meter: the invoice lines of an estimate, summed over billing cycles.
 
-Line amounts keep 6 decimal places; a total is rounded once, to the currency's minor units, with the
-rounding mode of the book that priced it.
+Each amount is the cycle charge (pricing/cycle_charges.py: the charge model on the cycle's quantity,
+rounded once per cycle to the currency's minor units with the book's rounding mode); `lines_*` is the
+sum of the lines as they were priced one by one, and `adjustment_*` the difference, shown, not hidden.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from omnimeter.pricing.money import Rounding, round_money
+from omnimeter.pricing.books import PriceBooks
+from omnimeter.pricing.cycle_charges import CycleCharge, cycle_charges
 from omnimeter.pricing.rating import BillableLine
+
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,35 +30,32 @@ class Total:
     currency_platform: str
     amount_reseller: Decimal
     currency_reseller: str
+    lines_platform: Decimal = ZERO
+    adjustment_platform: Decimal = ZERO
+    lines_reseller: Decimal = ZERO
+    adjustment_reseller: Decimal = ZERO
 
 
-def totals(
-    lines: Iterable[BillableLine], rounding_of: Callable[[str], Rounding] = lambda _label: Rounding.HALF_UP
-) -> list[Total]:
-    acc: dict[tuple[str, str], list] = {}  # type: ignore[type-arg]
-    for ln in lines:
-        a = acc.setdefault((ln.tenant_id, ln.meter), [ln, Decimal(0), 0, Decimal(0), Decimal(0), "", ""])
-        a[1] += ln.quantity
-        a[2] += 1
-        a[3] += ln.amount_platform
-        a[4] += ln.amount_reseller
-        a[5] = a[5] or ln.book_platform
-        a[6] = a[6] or ln.book_reseller
+def totals(lines: Iterable[BillableLine], books: PriceBooks) -> list[Total]:
+    return totals_of(cycle_charges(lines, books))
+
+
+def totals_of(charges: Iterable[CycleCharge]) -> list[Total]:
+    acc: dict[tuple[str, str], list[CycleCharge]] = {}
+    for c in charges:
+        acc.setdefault((c.tenant_id, c.meter), []).append(c)
     out = []
-    for (tenant, meter), (first, qty, n, ap, ar, bp, br) in sorted(acc.items()):
-        cp, cr = first.currency_platform or "USD", first.currency_reseller or "USD"
+    for (tenant, meter), cs in sorted(acc.items()):
+        first = cs[0]
+        retail = [c.reseller for c in cs if c.reseller is not None]
         out.append(
             Total(
-                tenant,
-                first.reseller_id,
-                meter,
-                first.unit,
-                qty,
-                n,
-                round_money(ap, cp, rounding_of(bp)),
-                first.currency_platform,
-                round_money(ar, cr, rounding_of(br)),
-                first.currency_reseller,
+                tenant, first.reseller_id, meter, first.unit,
+                sum((c.quantity for c in cs), ZERO), sum(c.lines for c in cs),
+                sum((c.platform.charge for c in cs), ZERO), first.platform.currency if first.platform.books else "",
+                sum((r.charge for r in retail), ZERO), retail[0].currency if retail and retail[0].books else "",
+                sum((c.platform.lines_amount for c in cs), ZERO), sum((c.platform.adjustment for c in cs), ZERO),
+                sum((r.lines_amount for r in retail), ZERO), sum((r.adjustment for r in retail), ZERO),
             )
-        )
+        )  # fmt: skip
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from omnimeter.pricing.books import PriceBooks, parse_price_books
-from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.rating import BillableLine, MemoryState, Rater, UnknownTenant
 from omnimeter.pricing.totals import Total, totals
 from omnimeter.reports.render import Format, render
@@ -59,11 +58,6 @@ def rate_file(events: Path, books: PriceBooks, directory: Directory, err: TextIO
     return lines
 
 
-def rounding_lookup(books: PriceBooks):  # type: ignore[no-untyped-def]
-    modes = {b.label: b.rounding for b in books.books}
-    return lambda label: modes.get(label, Rounding.HALF_UP)
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     fields = obj._asdict() if isinstance(obj, tuple) else asdict(obj)  # a BillableLine, or a Total
     return {k: (str(v) if not isinstance(v, (int, str)) or isinstance(v, bool) else v) for k, v in fields.items()}
@@ -73,7 +67,7 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
     books = parse_price_books(prices.read_text(encoding="utf-8"), str(prices))
     direc = parse_directory(directory.read_text(encoding="utf-8"), str(directory))
     lines = rate_file(events, books, direc)
-    tots: list[Total] = totals(lines, rounding_lookup(books))
+    tots: list[Total] = totals(lines, books)
     if fmt == "jsonl":
         for ln in lines:
             out.write(json.dumps({"kind": "line", **_plain(ln)}) + "\n")
@@ -83,20 +77,19 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
         out.write(json.dumps({"lines": [_plain(ln) for ln in lines], "totals": [_plain(t) for t in tots]}, indent=2))
         out.write("\n")
     else:
-        cols = ["tenant", "meter", "quantity", "unit", "lines", "price to platform", "price to reseller"]
+        cols = ["tenant", "meter", "charged quantity", "unit", "lines", "price to platform", "lines (platform)",
+                "adjustment (platform)", "price to reseller", "lines (reseller)", "adjustment (reseller)"]  # fmt: skip
         rows = [
             (
-                t.tenant_id,
-                t.meter,
-                t.quantity,
-                t.unit,
-                t.lines,
-                f"{t.amount_platform} {t.currency_platform}".strip(),
-                f"{t.amount_reseller} {t.currency_reseller}".strip(),
+                t.tenant_id, t.meter, t.quantity, t.unit, t.lines,
+                f"{t.amount_platform} {t.currency_platform}".strip(), t.lines_platform, t.adjustment_platform,
+                f"{t.amount_reseller} {t.currency_reseller}".strip() if t.currency_reseller else "",
+                t.lines_reseller if t.currency_reseller else "", t.adjustment_reseller if t.currency_reseller else "",
             )
             for t in tots
-        ]
-        sections = [Section("totals per tenant and meter (estimate)", cols, rows)]
+        ]  # fmt: skip
+        title = "totals per tenant and meter: cycle charges (the charge model on each cycle's quantity), estimate"
+        sections = [Section(title, cols, rows)]
         if with_lines:
             lcols = ["event", "meter", "quantity", "platform", "reseller", "free reason"]
             sections.insert(

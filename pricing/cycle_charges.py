@@ -1,0 +1,131 @@
+"""Cycle charges: what a (tenant, billing cycle, meter) costs each party, the book's charge model applied
+to the cycle's aggregated quantity, the way Stripe, Lago and OpenMeter charge aggregated usage.
+
+Lines are priced one by one as events arrive (for attribution and drill-down: a volume price at the
+running tier, a package price at the running block); their sum can differ from the cycle's charge, and
+depends on arrival order for the models whose price depends on the cycle total. The charge does not:
+it is a function of the cycle's quantity alone. The difference is an explicit `adjustment`.
+
+Per model, for one book version's usage in the cycle:
+* per_unit, percentage: linear, so the charge is the sum of the lines (rate decks and connection fees
+  are per line);
+* graduated, volume, package: ``Charge.total(quantity)`` once per cycle (each tier's flat fee once, the
+  package rounding once), plus the connection fee of every connected call;
+* then the price's ``minimum`` per cycle, then rounding once to the currency's minor units with the
+  book's rounding mode.
+A cycle that spans two versions of a book charges each version for the usage it priced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from omnimeter.pricing.books import PriceBook, PriceBooks
+from omnimeter.pricing.charges import ChargeModel
+from omnimeter.pricing.money import round_money
+from omnimeter.pricing.rating import BillableLine
+
+ZERO = Decimal(0)
+_LINEAR = (ChargeModel.PER_UNIT, ChargeModel.PERCENTAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class BookUsage:
+    """One party's usage of a meter in a cycle under one book version: what the charge is computed from."""
+
+    book: str  # label id@version; "" when no book priced it
+    quantity: Decimal  # charged quantity (lines without a free reason)
+    lines_amount: Decimal  # sum of the line amounts, at line precision
+    connections: int = 0  # connected calls (connection fee per call)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyCharge:
+    currency: str
+    lines_amount: Decimal  # the sum of the lines, rounded once
+    charge: Decimal  # the cycle charge, rounded once
+    books: tuple[str, ...] = ()
+    unpriced: bool = False  # no book prices this meter for this party
+
+    @property
+    def adjustment(self) -> Decimal:
+        return self.charge - self.lines_amount
+
+
+@dataclass(frozen=True, slots=True)
+class CycleCharge:
+    tenant_id: str
+    reseller_id: str
+    cycle_start: date
+    meter: str
+    unit: str
+    quantity: Decimal
+    lines: int
+    platform: PartyCharge
+    reseller: PartyCharge | None  # None for a direct tenant
+
+
+def party_charge(meter: str, usages: Iterable[BookUsage], books: dict[str, PriceBook], currency: str) -> PartyCharge:
+    """The cycle charge of one party for one meter, from its usage under each book version."""
+    charge = lines = ZERO
+    labels: list[str] = []
+    unpriced = False
+    rounding = None
+    for u in usages:
+        book = books.get(u.book)
+        price = book.prices.get(meter) if book is not None else None
+        if book is not None:
+            currency, rounding = book.currency, book.rounding
+            labels.append(u.book)
+        lines += u.lines_amount
+        if price is None:
+            unpriced = unpriced or u.quantity > 0
+            charge += u.lines_amount
+            continue
+        if price.model in _LINEAR:
+            amount = u.lines_amount
+        else:
+            amount = price.charge().total(u.quantity) + price.connection_fee * u.connections
+        charge += max(amount, price.minimum) if u.quantity > 0 else amount
+    if rounding is None:
+        return PartyCharge(currency, round_money(lines, currency), round_money(charge, currency), (), unpriced)
+    return PartyCharge(
+        currency, round_money(lines, currency, rounding), round_money(charge, currency, rounding), tuple(labels),
+        unpriced,
+    )  # fmt: skip
+
+
+def cycle_charges(lines: Iterable[BillableLine], price_books: PriceBooks) -> list[CycleCharge]:
+    """Every (tenant, cycle, meter) of `lines`, charged for both parties. Depends only on the set of lines'
+    quantities and books, not on their order."""
+    books = {b.label: b for b in price_books.books}
+    groups: dict[tuple[str, date, str], list[BillableLine]] = {}
+    for ln in lines:
+        groups.setdefault((ln.tenant_id, ln.cycle_start, ln.meter), []).append(ln)
+    out = []
+    for (tenant, cycle, meter), group in sorted(groups.items()):
+        first = group[0]
+        platform = party_charge(meter, _usage(group, platform=True), books, first.currency_platform or "USD")
+        reseller = None
+        if first.reseller_id:
+            reseller = party_charge(meter, _usage(group, platform=False), books, first.currency_reseller or "USD")
+        charged = sum((ln.quantity for ln in group if not ln.free_reason), ZERO)
+        out.append(CycleCharge(tenant, first.reseller_id, cycle, meter, first.unit, charged, len(group), platform,
+                               reseller))  # fmt: skip
+    return out
+
+
+def _usage(group: list[BillableLine], platform: bool) -> list[BookUsage]:
+    acc: dict[str, list[Decimal]] = {}
+    for ln in group:
+        label = ln.book_platform if platform else ln.book_reseller
+        a = acc.setdefault(label, [ZERO, ZERO, ZERO])
+        if not ln.free_reason:
+            a[0] += ln.quantity
+            if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and ln.quantity > 0:
+                a[2] += 1
+        a[1] += ln.amount_platform if platform else ln.amount_reseller
+    return [BookUsage(label, q, amount, int(conn)) for label, (q, amount, conn) in sorted(acc.items())]
