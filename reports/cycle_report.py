@@ -1,8 +1,10 @@
 """A tenant's billing cycle: usage against commitments, estimated charges per price line with tiers and
 minimums applied to the cycle's quantity, prepaid carrier credit used, and what carries into the next cycle.
 
-Lines are priced as they arrive (a volume price at the running tier); the cycle's true amount for a price
-line is its charge model applied to the cycle quantity. `adjustment` is the difference, shown, not hidden.
+Lines are priced as they arrive (a volume price at the running tier); the cycle's charge for a price line
+is its charge model applied to the cycle quantity (pricing/cycle_charges.py), for each party under the
+book versions that priced its lines. `adjustment` is the difference, shown, not hidden. `charges` is what
+the tenant pays; `charges_by_party` shows both prices, to the platform and to the tenant's reseller.
 Carry-over: WhatsApp service windows opened before the cycle ends that are still open after it (their
 replies are free in the next cycle) and the credit left.
 """
@@ -14,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from omnimeter.pricing.books import Audience
-from omnimeter.pricing.charges import ChargeModel
 from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage
+from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, party_charge
 from omnimeter.pricing.cycles import cycle_of
 from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
@@ -27,7 +29,6 @@ from omnimeter.reports.shapes import section
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
-_TIERED = (ChargeModel.GRADUATED, ChargeModel.VOLUME, ChargeModel.PACKAGE)
 
 
 def cycle_period(ctx: Context) -> tuple[datetime, datetime]:
@@ -66,28 +67,18 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     book = ctx.books.select(
         audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
     )
-    charges = []
-    for meter in sorted(set(charged) | set(amount)):
-        price = book.prices.get(meter) if book else None
-        lines = amount[meter]
-        if price is None and not lines:
+    by_party = party_charges(store, ctx, tenant.id, start.date())
+    charges, both = [], []
+    for meter, model, quantity, platform, reseller in by_party:
+        pays = reseller if tenant.reseller and reseller is not None else platform
+        if model == "unpriced" and not pays.lines_amount:
             continue  # a count for reports (sent, delivered, calls), not a price line
-        if price is not None and price.model in _TIERED:
-            estimate = price.cycle_amount(charged[meter])
-        else:
-            estimate = max(lines, price.minimum) if price is not None else lines
-        model = price.model.value if price is not None else "unpriced"
-        charges.append(
-            (
-                meter,
-                model,
-                qty(charged[meter]),
-                money(lines, currency),
-                money(estimate, currency),
-                money(estimate, currency) - money(lines, currency),
-                currency,
-            )
-        )
+        charges.append((meter, model, qty(quantity), pays.lines_amount, pays.charge, pays.adjustment, pays.currency))
+        r = reseller or PartyCharge("", ZERO, ZERO)
+        both.append((meter, model, qty(quantity), platform.lines_amount, platform.charge, platform.adjustment,
+                     platform.currency, r.lines_amount, r.charge, r.adjustment, r.currency))  # fmt: skip
+    if not sees_both_prices(ctx.scope, tenant.reseller):
+        both = []
     commitments = [CommitmentUsage(c.meter, c.included, charged.get(c.meter, ZERO)) for c in tenant.commitments]
     spent = sum((v for m, v in amount.items() if m.startswith(CARRIER_PREFIXES)), ZERO)
     credit = [CreditUsage(tenant.carrier_credit, spent)] if tenant.carrier_credit is not None else []
@@ -119,6 +110,7 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
             ],
         ),
         section("cycle", "charges", charges),
+        section("cycle", "charges_by_party", both),
         section(
             "cycle",
             "credit",
@@ -135,6 +127,58 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         ),
         section("cycle", "carry_over", open_windows(store, tenant.id, end)),
     ], rows
+
+
+def sees_both_prices(scope: str, reseller: str | None) -> bool:
+    """The platform sees both prices of everyone; a reseller both prices of its own tenants; a tenant
+    only the price it pays."""
+    return scope == "platform" or (reseller is not None and scope == f"reseller:{reseller}")
+
+
+_USAGE = (
+    "SELECT meter, book_platform, book_reseller, currency_platform, currency_reseller, "
+    "sumIf(quantity, free_reason = ''), sum(amount_platform), sum(amount_reseller), "
+    "countIf(free_reason = '' AND quantity > 0 AND startsWith(meter, 'voice.') AND endsWith(meter, '.seconds')) "
+    "FROM {db}.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s "
+    "GROUP BY meter, book_platform, book_reseller, currency_platform, currency_reseller ORDER BY meter"
+)
+
+
+def party_charges(
+    store: ClickHouseStore, ctx: Context, tenant: str, cycle_start: date
+) -> list[tuple[str, str, Decimal, PartyCharge, PartyCharge | None]]:
+    """Per meter of the cycle: the price model, the charged quantity, and each party's cycle charge."""
+    books = {b.label: b for b in ctx.books.books}
+    usage: dict[str, dict[str, list[tuple[str, str, Decimal, Decimal, int]]]] = {}
+    for meter, bp, br, cp, cr, q, ap, ar, conn in store.query_rows(
+        _USAGE.format(db=store.db), {"t": tenant, "c": cycle_start}
+    ):
+        u = usage.setdefault(meter, {"platform": [], "reseller": []})
+        u["platform"].append((bp, cp, Decimal(q), Decimal(ap), int(conn)))
+        u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn)))
+    out = []
+    for meter, parties in usage.items():
+        charged = sum((q for *_, q, _a, _c in parties["platform"]), ZERO)
+        priced = {}
+        for party, rows in parties.items():
+            by_book: dict[str, list[Decimal]] = {}
+            currency = ""
+            for label, cur, q, amount, conn in rows:
+                acc = by_book.setdefault(label, [ZERO, ZERO, ZERO])
+                acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + amount, acc[2] + conn
+                currency = currency or cur
+            if party == "reseller" and not any(by_book):
+                continue
+            usages = [BookUsage(b, q, a, int(c)) for b, (q, a, c) in sorted(by_book.items())]
+            priced[party] = party_charge(meter, usages, books, currency or "USD")
+        platform = priced["platform"]
+        models = {books[b].prices[meter].model.value for b in platform.books if meter in books[b].prices}
+        reseller = priced.get("reseller")
+        if reseller is not None:
+            models |= {books[b].prices[meter].model.value for b in reseller.books if meter in books[b].prices}
+        model = "/".join(sorted(models)) if models else "unpriced"
+        out.append((meter, model, charged, platform, reseller))
+    return out
 
 
 def open_windows(store: ClickHouseStore, tenant: str, end: datetime) -> list[tuple[object, ...]]:

@@ -59,6 +59,9 @@ SHAPES: dict[str, dict[str, str]] = {
         "cycle": "tenant_id:s cycle_start:t cycle_end:t period:s time_zone:s days_elapsed:i days_total:i price_book:s",
         "commitments": "meter:s included:d used:d remaining:d overage:d used_percent:p",
         "charges": "meter:s model:s charged_quantity:d lines_amount:d estimated_amount:d adjustment:d currency:s",
+        "charges_by_party": "meter:s model:s charged_quantity:d lines_platform:d charge_platform:d "
+        "adjustment_platform:d currency_platform:s lines_reseller:d charge_reseller:d adjustment_reseller:d "
+        "currency_reseller:s",
         "credit": "credit:d spent:d remaining:d used_percent:p currency:s",
         "carry_over": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
     },

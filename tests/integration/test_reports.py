@@ -36,6 +36,7 @@ from omnimeter.cli.simulate import Ledger
 from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
 from omnimeter.cli.workerproc import WorkerProcess, settings_env, wait_caught_up
 from omnimeter.pricing.books import parse_price_books
+from omnimeter.pricing.cycle_charges import cycle_charges
 from omnimeter.pricing.money import round_money
 from omnimeter.pricing.rating import BillableLine
 from omnimeter.reports.openapi import openapi
@@ -255,6 +256,27 @@ def test_whatsapp_billing_units_allocation_and_cycle_add_up(pipeline: Pipeline) 
     commitment = cyc["sections"]["commitments"][0]
     assert commitment["used"] == num(Decimal(used)) and commitment["included"] == "500"
     assert cyc["sections"]["credit"][0]["credit"] == "250.00"
+
+    # Cycle charges for both parties, from the store, equal those of the offline lines of this cycle; the
+    # tenant itself sees only the price it pays.
+    books = parse_price_books((REF / "prices.yaml").read_text())
+    cycle_start = max(ln.cycle_start for ln in mine)  # the latest cycle with traffic (the current may have none)
+    cyc = pipeline.report("cycle", tenant=tenant.id, cycle=(cycle_start + timedelta(days=1)).isoformat())
+    assert datetime.fromisoformat(cyc["sections"]["cycle"][0]["cycle_start"]).date() == cycle_start
+    offline = {c.meter: c for c in cycle_charges([ln for ln in mine if ln.cycle_start == cycle_start], books)}
+    by_party = cyc["sections"]["charges_by_party"]
+    assert offline and by_party and {r["meter"] for r in by_party} <= set(offline)
+    for r in by_party:
+        c = offline[r["meter"]]
+        assert (r["charge_platform"], r["adjustment_platform"]) == (usd(c.platform.charge), usd(c.platform.adjustment))
+        if c.reseller is not None:
+            assert r["charge_reseller"] == usd(c.reseller.charge)
+    pays = {r["meter"]: r["estimated_amount"] for r in cyc["sections"]["charges"]}
+    for meter, amount in pays.items():
+        c = offline[meter]
+        assert amount == usd((c.reseller or c.platform).charge if tenant.reseller else c.platform.charge)
+    own = pipeline.report("cycle", scope=f"tenant:{tenant.id}", tenant=tenant.id, cycle=cycle_start.isoformat())
+    assert own["sections"]["charges"] == cyc["sections"]["charges"] and own["sections"]["charges_by_party"] == []
 
 
 def test_tokens_are_held_to_their_scope(pipeline: Pipeline) -> None:
