@@ -17,7 +17,6 @@ optional ``by_country`` / ``by_prefix`` decks (longest calling-code prefix wins,
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +25,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from omnimeter.pricing.charges import Charge, ChargeModel, Tier
+from omnimeter.pricing.meters import SEAT_PREFIX, is_meter
 from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.voice import Increment
 from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
@@ -33,12 +33,6 @@ from omnimeter.schemas.types import CallDirection
 
 Rate = Annotated[Decimal, Field(ge=0)]
 IncrementText = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}(/[1-9]\d{0,4})?$")]  # X/Y seconds
-METER = re.compile(
-    r"^(sms\.outbound\.segments|sms\.inbound\.messages|whatsapp\.template\.[a-z_]+|voice\.(inbound|outbound)\.seconds"
-    r"|voice\.calls|video\.minutes|chat\.(operator|bot|user)\.messages|bot\.billable_messages"
-    r"|(email|push|viber|sms|whatsapp|webchat|messenger|instagram|telegram)\.(outbound\.(messages|sent|delivered|failed)|inbound\.messages)"
-    r"|seats\.active\.[a-z_]+|carrier\.cost)$"
-)
 
 
 class Audience(StrEnum):
@@ -185,17 +179,34 @@ class PriceBook(_Model):
     def label(self) -> str:
         return f"{self.id}@{self.version}"
 
+    def seat_roles(self) -> frozenset[str]:
+        return frozenset(m[len(SEAT_PREFIX) :] for m in self.prices if m.startswith(SEAT_PREFIX))
+
 
 class PriceBooks(_Model):
     books: tuple[PriceBook, ...] = ()
 
-    def select(self, audience: Audience, at: datetime, tenant: str, reseller: str | None) -> PriceBook | None:
+    def seat_roles(self) -> frozenset[str]:
+        """Roles some book prices seats of (cached)."""
+        found: frozenset[str] | None = self.__dict__.get("_roles")
+        if found is None:
+            found = self.__dict__["_roles"] = frozenset().union(*(b.seat_roles() for b in self.books))
+        return found
+
+    def select(
+        self, audience: Audience, at: datetime, tenant: str, reseller: str | None, meter: str | None = None
+    ) -> PriceBook | None:
         """The book that prices `tenant`'s usage at `at` for an audience: a tenant-specific book wins
-        over a general one; among those, the latest effective_from <= at."""
+        over a general one; among those, the latest effective_from <= at. With `meter`: the first such book
+        that prices the meter (a per-tenant price table overrides the meters it names; the others come
+        from the general book in effect), else the book `select` gives without it."""
+        first = None
         for book in self._candidates(audience, tenant, reseller):
             if book.effective_from <= at:
-                return book
-        return None
+                if meter is None or meter in book.prices:
+                    return book
+                first = first or book
+        return first
 
     def _candidates(self, audience: Audience, tenant: str, reseller: str | None) -> tuple[PriceBook, ...]:
         """The books that may price this party's usage, best first (tenant-specific, then the latest
@@ -243,7 +254,7 @@ def parse_price_books(text: str, file: str = "prices.yaml") -> PriceBooks:
         if not isinstance(raw, dict):
             continue
         for meter in raw.get("prices") or {}:
-            if not METER.match(str(meter)):
+            if not is_meter(str(meter)):
                 problems.append(Problem(file, f"{where}.prices.{meter}", "unknown meter"))
         ident = (str(raw.get("id")), str(raw.get("version")))
         if ident in seen:

@@ -7,6 +7,7 @@ the same order. Amounts keep 6 decimal places; invoices round once per line to t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import NamedTuple, Protocol
 
 from omnimeter.pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
 from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.meters import SEAT_OTHER, SEAT_PREFIX, UNPRICED, is_billable, is_role
 from omnimeter.pricing.money import line_amount
 from omnimeter.pricing.units import Usage, classify, conversation_key, window_step
 from omnimeter.pricing.whatsapp import WindowState
@@ -100,6 +102,9 @@ class Rater:
         self.books = books
         self.directory = directory
         self.state = state
+        self.roles = (directory.roles() | books.seat_roles()) if books is not None else directory.roles()
+        # (meter, party) of charged lines of billable meters that the party's book does not price
+        self.unpriced: Counter[tuple[str, str]] = Counter()
 
     def observe(self, event: UsageEvent) -> None:
         """Apply an event's window change without rating it (a replayed event whose lines are stored)."""
@@ -127,6 +132,10 @@ class Rater:
         dims = self._dimensions(event, tenant)
         lines = []
         for i, usage in enumerate(usages):
+            if usage.meter.startswith(SEAT_PREFIX):
+                role = usage.meter[len(SEAT_PREFIX) :]
+                if role not in self.roles or not is_role(role):  # a role nobody names: not a meter of its own
+                    usage = usage._replace(meter=SEAT_OTHER)
             if usage.seat_user is not None:
                 if self.state.seat_counted(tenant.id, cycle, usage.meter, usage.seat_user):
                     continue
@@ -163,6 +172,20 @@ class Rater:
         dims: tuple[str, str, str, str, str, str, str, str],
     ) -> BillableLine:
         charged = not usage.free_reason and usage.quantity > 0
+        if platform is not None and usage.meter not in platform.prices:  # a tenant's table lacks it: the general book
+            audience = Audience.WHOLESALE if tenant.reseller else Audience.DIRECT
+            platform = self.books.select(audience, event.time, tenant.id, tenant.reseller, usage.meter)
+        if retail is not None and usage.meter not in retail.prices:
+            retail = self.books.select(Audience.RETAIL, event.time, tenant.id, tenant.reseller, usage.meter)
+        if charged and is_billable(usage.meter):
+            priced_p = platform is not None and usage.meter in platform.prices
+            priced_r = retail is not None and usage.meter in retail.prices
+            if not priced_p:
+                self.unpriced[(usage.meter, "platform")] += 1
+            if tenant.reseller and not priced_r:
+                self.unpriced[(usage.meter, "reseller")] += 1
+            if not priced_p and not priced_r:
+                usage, charged = usage._replace(free_reason=UNPRICED), False  # never a silent 0
         before = self.state.used(tenant.id, cycle, usage.meter)
         amount_p = self._amount(platform, usage, before) if charged else ZERO
         amount_r = self._amount(retail, usage, before) if charged else ZERO

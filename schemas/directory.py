@@ -103,6 +103,13 @@ class Directory(_Ref):
     queues: tuple[Named, ...] = ()
     bots: tuple[Named, ...] = ()
 
+    def roles(self) -> frozenset[str]:
+        """The roles the directory's users have (cached)."""
+        found: frozenset[str] | None = self.__dict__.get("_roles")
+        if found is None:
+            found = self.__dict__["_roles"] = frozenset(u.role for u in self.users)
+        return found
+
     def time_zones(self) -> dict[str, str]:
         return {t.id: t.timezone for t in self.tenants}
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from omnimeter.schemas.types import (
     CallDirection,
     Channel,
+    ProviderCategory,
     Rfc3339,
     SenderKind,
     SmsEncoding,
@@ -39,7 +40,7 @@ class ProviderPricing(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
     pricing_model: str | None = None
-    category: str | None = None
+    category: ProviderCategory | None = None
     type: Literal["regular", "free_customer_service", "free_entry_point"] | None = None
     billable: bool | None = None
 

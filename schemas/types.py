@@ -62,6 +62,19 @@ class TemplateCategory(StrEnum):
     MARKETING_LITE = "marketing_lite"
 
 
+class ProviderCategory(StrEnum):
+    """Categories a provider reports on a message's pricing (Meta's webhook `pricing.category`); any
+    other value dead-letters the event (it would name an unknown meter)."""
+
+    MARKETING = "marketing"
+    UTILITY = "utility"
+    AUTHENTICATION = "authentication"
+    AUTHENTICATION_INTERNATIONAL = "authentication_international"
+    MARKETING_LITE = "marketing_lite"
+    SERVICE = "service"
+    REFERRAL_CONVERSION = "referral_conversion"
+
+
 class CallDirection(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

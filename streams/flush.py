@@ -60,6 +60,7 @@ class FlushResult:
     meters: dict[str, list[Any]] = field(default_factory=dict)  # meter -> [lines, platform, reseller]
     newest_event: dict[Partition, float] = field(default_factory=dict)  # epoch seconds per partition
     event_times: list[float] = field(default_factory=list)  # epoch seconds of the events stored
+    unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)  # (meter, party) -> lines no book prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Flush:
         lines: list[Sequence[Any]] = []
         if self.rating is not None and c.to_rate:
             lines = await asyncio.to_thread(self.rating.rate, c.to_rate, now)
+            result.unpriced = self.rating.unpriced
         result.lines = len(lines)
         for row in lines:
             m = result.meters.setdefault(row[METER], [0, Decimal(0), Decimal(0)])

@@ -131,6 +131,12 @@ class WorkerMetrics:
             "Seeks repeated because the record sought back to did not arrive (the first seek was undone)",
             registry=r,
         )
+        self.unpriced = Counter(
+            "omnimeter_unpriced_lines_total",
+            "Charged lines of a billable meter that the party's book does not price (a price book gap)",
+            ["meter", "party"],
+            registry=r,
+        )
         self.reference_refused = Counter(
             "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
         )
@@ -153,6 +159,8 @@ class WorkerMetrics:
             self.lines.labels(meter).inc(n)
             self.amounts.labels(meter, "platform").inc(float(platform))
             self.amounts.labels(meter, "reseller").inc(float(reseller))
+        for (meter, party), n in result.unpriced.items():
+            self.unpriced.labels(meter, party).inc(n)
         self.flush_seconds.observe(seconds)
         now = time.time()
         for rec in batch:

@@ -11,6 +11,7 @@ Runs inside the flush, so lines are inserted in the same ordered flush as the ev
 
 from __future__ import annotations
 
+from collections import Counter as CounterT
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -89,6 +90,7 @@ class RateStage:
     def __init__(self, reference: ReferenceData, store: CycleUsage, windows: WindowLookup) -> None:
         self.reference = reference
         self.state = StoredRatingState(store, windows)
+        self.unpriced: CounterT[tuple[str, str]] = CounterT()  # of the last `rate`: (meter, party) -> lines
 
     @property
     def ready(self) -> bool:
@@ -111,4 +113,5 @@ class RateStage:
         for rec, index, event in items:
             for ln in rater.rate(event):
                 rows.append(line_row(ln, rec, index, now))
+        self.unpriced = rater.unpriced  # read by the flush for its metrics
         return rows

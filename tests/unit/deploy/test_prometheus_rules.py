@@ -34,5 +34,6 @@ def test_alerts_cover_what_ops_watch() -> None:
         "OmnimeterSinkFailing",
         "OmnimeterDeadLetterSpike",
         "OmnimeterWorkerDown",
+        "OmnimeterUnpricedUsage",
     ):
         assert f"alert: {alert}" in text
