@@ -137,6 +137,10 @@ class BillingPolicy(_Model):
     voice_increments: dict[CallDirection, IncrementText] = Field(default_factory=dict)
     bill_unanswered: bool = False  # charge unanswered and 0 s calls (their `voice.calls` line; seconds stay 0)
 
+    def same_as(self, other: BillingPolicy) -> bool:
+        """Whether both bill every usage alike (compares the settings, not the derived caches)."""
+        return self is other or all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
     def billed_on(self, channel: str) -> BilledOn:
         return getattr(self, f"{channel}_billed_on", BilledOn.SENT)
 

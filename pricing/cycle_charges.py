@@ -124,8 +124,9 @@ def _usage(group: list[BillableLine], platform: bool) -> list[BookUsage]:
         label = ln.book_platform if platform else ln.book_reseller
         a = acc.setdefault(label, [ZERO, ZERO, ZERO])
         if not ln.free_reason:
-            a[0] += ln.quantity
-            if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and ln.quantity > 0:
+            q = ln.quantity_platform if platform else ln.quantity
+            a[0] += q
+            if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and q > 0:
                 a[2] += 1
         a[1] += ln.amount_platform if platform else ln.amount_reseller
     return [BookUsage(label, q, amount, int(conn)) for label, (q, amount, conn) in sorted(acc.items())]

@@ -55,6 +55,10 @@ class BillableLine(NamedTuple):
     currency_reseller: str
     book_reseller: str
     free_reason: str
+    # The billable quantity under the platform book's settings when they differ from the paying party's
+    # (a reseller's tenant: wholesale 1/1 against retail 60/60, SMS billed on sent against delivered);
+    # else equal to `quantity`. Price to platform is priced, and tiered, on it.
+    quantity_platform: Decimal
 
 
 class RatingState(Protocol):
@@ -62,8 +66,8 @@ class RatingState(Protocol):
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None: ...
     def set_window(self, key: tuple[str, str, str], state: WindowState) -> None: ...
-    def used(self, tenant: str, cycle: date, meter: str) -> Decimal: ...
-    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal) -> None: ...
+    def used(self, tenant: str, cycle: date, meter: str, platform: bool = False) -> Decimal: ...
+    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal, platform: bool = False) -> None: ...
     def seat_counted(self, tenant: str, cycle: date, meter: str, user: str) -> bool: ...
     def count_seat(self, tenant: str, cycle: date, meter: str, user: str) -> None: ...
 
@@ -71,7 +75,7 @@ class RatingState(Protocol):
 class MemoryState:
     def __init__(self) -> None:
         self.windows: dict[tuple[str, str, str], WindowState] = {}
-        self.usage: dict[tuple[str, date, str], Decimal] = {}
+        self.usage: dict[tuple[str, date, str, bool], Decimal] = {}
         self.seats: set[tuple[str, date, str, str]] = set()
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
@@ -80,11 +84,12 @@ class MemoryState:
     def set_window(self, key: tuple[str, str, str], state: WindowState) -> None:
         self.windows[key] = state
 
-    def used(self, tenant: str, cycle: date, meter: str) -> Decimal:
-        return self.usage.get((tenant, cycle, meter), ZERO)
+    def used(self, tenant: str, cycle: date, meter: str, platform: bool = False) -> Decimal:
+        return self.usage.get((tenant, cycle, meter, platform), ZERO)
 
-    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal) -> None:
-        self.usage[(tenant, cycle, meter)] = self.used(tenant, cycle, meter) + quantity
+    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal, platform: bool = False) -> None:
+        key = (tenant, cycle, meter, platform)
+        self.usage[key] = self.usage.get(key, ZERO) + quantity
 
     def seat_counted(self, tenant: str, cycle: date, meter: str, user: str) -> bool:
         return (tenant, cycle, meter, user) in self.seats
@@ -126,6 +131,13 @@ class Rater:
         key = conversation_key(event)
         window = self.state.window(key) if key else None
         new_window, usages = classify(event, policy, window)
+        # Each amount under its own book's settings: the platform's quantities when its book bills otherwise.
+        platform_qty: dict[str, Decimal] | None = None
+        if retail_book is not None and platform_book is not None and not platform_book.billing.same_as(policy):
+            _, usages_p = classify(event, platform_book.billing, window)
+            platform_qty = {u.meter: u.quantity for u in usages_p}
+            have = {u.meter for u in usages}
+            usages += [u._replace(quantity=ZERO, free_reason="") for u in usages_p if u.meter not in have]
         if key is not None and new_window is not None:
             self.state.set_window(key, new_window)
         cycle = cycle_of(event.time, tenant.signup, tenant.cycle, tenant.timezone).start.date()
@@ -140,7 +152,8 @@ class Rater:
                 if self.state.seat_counted(tenant.id, cycle, usage.meter, usage.seat_user):
                     continue
                 self.state.count_seat(tenant.id, cycle, usage.meter, usage.seat_user)
-            lines.append(self._line(event, tenant, cycle, i, usage, platform_book, retail_book, dims))
+            qty_p = usage.quantity if platform_qty is None else platform_qty.get(usage.meter, ZERO)
+            lines.append(self._line(event, tenant, cycle, i, usage, qty_p, platform_book, retail_book, dims))
         return lines
 
     def _dimensions(self, event: UsageEvent, tenant: Tenant) -> tuple[str, str, str, str, str, str, str, str]:
@@ -167,11 +180,12 @@ class Rater:
         cycle: date,
         index: int,
         usage: Usage,
+        quantity_p: Decimal,
         platform: PriceBook | None,
         retail: PriceBook | None,
         dims: tuple[str, str, str, str, str, str, str, str],
     ) -> BillableLine:
-        charged = not usage.free_reason and usage.quantity > 0
+        charged = not usage.free_reason and (usage.quantity > 0 or quantity_p > 0)
         if platform is not None and usage.meter not in platform.prices:  # a tenant's table lacks it: the general book
             audience = Audience.WHOLESALE if tenant.reseller else Audience.DIRECT
             platform = self.books.select(audience, event.time, tenant.id, tenant.reseller, usage.meter)
@@ -186,11 +200,19 @@ class Rater:
                 self.unpriced[(usage.meter, "reseller")] += 1
             if not priced_p and not priced_r:
                 usage, charged = usage._replace(free_reason=UNPRICED), False  # never a silent 0
-        before = self.state.used(tenant.id, cycle, usage.meter)
-        amount_p = self._amount(platform, usage, before) if charged else ZERO
-        amount_r = self._amount(retail, usage, before) if charged else ZERO
-        if charged:
-            self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
+        if not charged:
+            amount_p = amount_r = ZERO
+        else:
+            # tiers: each party's running quantity in the cycle under its own settings
+            before_p = self.state.used(tenant.id, cycle, usage.meter, platform=True)
+            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p) if quantity_p else ZERO
+            if quantity_p:
+                self.state.add_used(tenant.id, cycle, usage.meter, quantity_p, platform=True)
+            amount_r = ZERO
+            if usage.quantity > 0:
+                before_r = self.state.used(tenant.id, cycle, usage.meter)
+                amount_r = self._amount(retail, usage, before_r)
+                self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
         return BillableLine(
             tenant.id, tenant.reseller or "", usage.meter, usage.quantity, usage.unit, event.source, event.id, index,
@@ -198,7 +220,7 @@ class Rater:
             campaign,
             amount_p, platform.currency if platform else "", platform.label if platform else "",
             amount_r, retail.currency if retail else "", retail.label if retail else "",
-            str(usage.free_reason),
+            str(usage.free_reason), quantity_p,
         )  # fmt: skip
 
     @staticmethod

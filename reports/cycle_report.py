@@ -137,8 +137,10 @@ def sees_both_prices(scope: str, reseller: str | None) -> bool:
 
 _USAGE = (
     "SELECT meter, book_platform, book_reseller, currency_platform, currency_reseller, "
-    "sumIf(quantity, free_reason = ''), sum(amount_platform), sum(amount_reseller), "
-    "countIf(free_reason = '' AND quantity > 0 AND startsWith(meter, 'voice.') AND endsWith(meter, '.seconds')) "
+    "sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason = ''), sum(amount_platform), "
+    "sum(amount_reseller), "
+    "countIf(free_reason = '' AND quantity_platform > 0 AND match(meter, '^voice[.].+[.]seconds$')), "
+    "countIf(free_reason = '' AND quantity > 0 AND match(meter, '^voice[.].+[.]seconds$')) "
     "FROM {db}.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s "
     "GROUP BY meter, book_platform, book_reseller, currency_platform, currency_reseller ORDER BY meter"
 )
@@ -150,15 +152,15 @@ def party_charges(
     """Per meter of the cycle: the price model, the charged quantity, and each party's cycle charge."""
     books = {b.label: b for b in ctx.books.books}
     usage: dict[str, dict[str, list[tuple[str, str, Decimal, Decimal, int]]]] = {}
-    for meter, bp, br, cp, cr, q, ap, ar, conn in store.query_rows(
+    for meter, bp, br, cp, cr, q, qp, ap, ar, conn_p, conn_r in store.query_rows(
         _USAGE.format(db=store.db), {"t": tenant, "c": cycle_start}
     ):
         u = usage.setdefault(meter, {"platform": [], "reseller": []})
-        u["platform"].append((bp, cp, Decimal(q), Decimal(ap), int(conn)))
-        u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn)))
+        u["platform"].append((bp, cp, Decimal(qp), Decimal(ap), int(conn_p)))
+        u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn_r)))
     out = []
     for meter, parties in usage.items():
-        charged = sum((q for *_, q, _a, _c in parties["platform"]), ZERO)
+        charged = sum((q for *_, q, _a, _c in parties["reseller"]), ZERO)
         priced = {}
         for party, rows in parties.items():
             by_book: dict[str, list[Decimal]] = {}

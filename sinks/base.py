@@ -67,8 +67,9 @@ class StoredOutcomes(Protocol):
 
 
 class CycleUsage(Protocol):
-    def cycle_usage(self, tenant: str, cycle: date) -> dict[str, Decimal]:
-        """Charged quantity per meter stored so far for `tenant` in the cycle starting `cycle`."""
+    def cycle_usage(self, tenant: str, cycle: date) -> dict[str, tuple[Decimal, Decimal]]:
+        """Charged quantity per meter stored so far for `tenant` in the cycle starting `cycle`: (under the
+        paying party's settings, under the platform's)."""
         ...
 
     def cycle_seats(self, tenant: str, cycle: date) -> set[tuple[str, str]]:

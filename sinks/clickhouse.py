@@ -185,8 +185,9 @@ class ClickHouseStore:
             found.update((int(o), int(i)) for o, i in rows)
         return found
 
-    def cycle_usage(self, tenant: str, cycle: date) -> dict[str, Decimal]:
-        return {str(m): Decimal(q) for m, q in self.query_until_answered(*queries.cycle_usage(self.db, tenant, cycle))}
+    def cycle_usage(self, tenant: str, cycle: date) -> dict[str, tuple[Decimal, Decimal]]:
+        rows = self.query_until_answered(*queries.cycle_usage(self.db, tenant, cycle))
+        return {str(m): (Decimal(q), Decimal(qp)) for m, q, qp in rows}
 
     def cycle_seats(self, tenant: str, cycle: date) -> set[tuple[str, str]]:
         return {(str(m), str(u)) for m, u in self.query_until_answered(*queries.cycle_seats(self.db, tenant, cycle))}

@@ -74,8 +74,9 @@ def stored_keys(db: str, keys: Sequence[tuple[str, str, str]], since: datetime) 
 
 def cycle_usage(db: str, tenant: str, cycle: date) -> Query:
     return (
-        f"SELECT meter, sum(quantity) FROM {db}.{BILLABLE_LINES.name} WHERE tenant_id = %(t)s "
-        "AND cycle_start = %(c)s AND free_reason = '' AND quantity > 0 GROUP BY meter",
+        f"SELECT meter, sumIf(quantity, quantity > 0), sumIf(quantity_platform, quantity_platform > 0) "
+        f"FROM {db}.{BILLABLE_LINES.name} WHERE tenant_id = %(t)s AND cycle_start = %(c)s AND free_reason = '' "
+        "GROUP BY meter",
         {"t": tenant, "c": cycle},
     )
 

@@ -30,7 +30,7 @@ WindowLookup = Callable[[tuple[str, str, str]], WindowState | None]
 
 @dataclass
 class _Cycle:
-    used: dict[str, Decimal] = field(default_factory=dict)
+    used: dict[tuple[str, bool], Decimal] = field(default_factory=dict)  # (meter, platform's quantity?)
     seats: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -56,16 +56,19 @@ class StoredRatingState:
     def _cycle(self, tenant: str, cycle: date) -> _Cycle:
         c = self._cycles.get((tenant, cycle))
         if c is None:
-            c = _Cycle(self.store.cycle_usage(tenant, cycle), self.store.cycle_seats(tenant, cycle))
+            used: dict[tuple[str, bool], Decimal] = {}
+            for meter, (quantity, quantity_platform) in self.store.cycle_usage(tenant, cycle).items():
+                used[(meter, False)], used[(meter, True)] = quantity, quantity_platform
+            c = _Cycle(used, self.store.cycle_seats(tenant, cycle))
             self._cycles[(tenant, cycle)] = c
         return c
 
-    def used(self, tenant: str, cycle: date, meter: str) -> Decimal:
-        return self._cycle(tenant, cycle).used.get(meter, Decimal(0))
+    def used(self, tenant: str, cycle: date, meter: str, platform: bool = False) -> Decimal:
+        return self._cycle(tenant, cycle).used.get((meter, platform), Decimal(0))
 
-    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal) -> None:
+    def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal, platform: bool = False) -> None:
         c = self._cycle(tenant, cycle)
-        c.used[meter] = c.used.get(meter, Decimal(0)) + quantity
+        c.used[(meter, platform)] = c.used.get((meter, platform), Decimal(0)) + quantity
 
     def seat_counted(self, tenant: str, cycle: date, meter: str, user: str) -> bool:
         return (meter, user) in self._cycle(tenant, cycle).seats

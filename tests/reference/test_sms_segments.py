@@ -13,6 +13,8 @@ Sources:
 
 from __future__ import annotations
 
+from decimal import Decimal as D
+
 import pytest
 
 from omnimeter.pricing.sms import segment
@@ -46,3 +48,20 @@ FLAG = "🇫🇷"  # two regional indicators: one grapheme, four UTF-16 units
 )
 def test_segments(text: str, segments: int, why: str) -> None:
     assert segment(text).segments == segments, why
+
+
+def test_each_party_bills_on_its_own_status() -> None:
+    """Wholesale bills SMS on sent, retail on delivered: the sent event carries the price to platform,
+    the delivered event the price to reseller (2 segments of 161 GSM-7 characters each time)."""
+    from tests.reference.books import book, books, by_meter, event, rate
+
+    b = books(
+        book("wholesale", {"sms.outbound.segments": {"unit": "0.01"}}, {"sms_billed_on": "sent"}),
+        book("retail", {"sms.outbound.segments": {"unit": "0.03"}}, {"sms_billed_on": "delivered"}),
+    )
+    data = {"channel": "sms", "account": "+1555", "contact": "+1556", "body": "a" * 161}
+    sent = event("sub", "message.sent", {**data, "sender_kind": "operator"}, 1)
+    delivered = event("sub", "message.delivered", {**data, "message_id": "m1"}, 2)
+    seg = by_meter(rate([sent, delivered], b))["sms.outbound.segments"]
+    got = [(ln.event_id, ln.quantity_platform, ln.amount_platform, ln.quantity, ln.amount_reseller) for ln in seg]
+    assert got == [("e1", D(2), D("0.020000"), D(0), D(0)), ("e2", D(0), D(0), D(2), D("0.060000"))]

@@ -50,3 +50,15 @@ def test_only_connected_calls_are_charged() -> None:
     assert calls == [("e1", D(0), "zero_duration"), ("e2", D(0), "unanswered"), ("e3", D("0.01"), "")]
     secs = [(ln.event_id, ln.quantity, ln.free_reason) for ln in lines["voice.outbound.seconds"]]
     assert secs == [("e1", D(0), "zero_duration"), ("e2", D(0), "unanswered"), ("e3", D(60), "")]
+
+
+def test_each_amount_under_its_own_books_settings() -> None:
+    """A reseller's tenant: the wholesale book bills 1/1, the retail book 60/60. A 61 s call costs the
+    reseller 61 s x 0.60/min = 0.61 (price to platform) and the tenant 2 min x 1.00 = 2.00."""
+    b = books(
+        book("wholesale", {"voice.outbound.seconds": {"unit": "0.60", "per": 60}}, {"voice_increment": "1/1"}),
+        book("retail", {"voice.outbound.seconds": {"unit": "1.00", "per": 60}}, {"voice_increment": "60/60"}),
+    )
+    (ln,) = by_meter(rate([call("sub", 61)], b))["voice.outbound.seconds"]
+    assert (ln.quantity_platform, ln.amount_platform) == (D(61), D("0.610000"))
+    assert (ln.quantity, ln.amount_reseller) == (D(120), D("2.000000"))

@@ -57,8 +57,11 @@ def rate_in_batches(events: list[UsageEvent], cuts: list[int]) -> list[BillableL
     for lo, hi in itertools.pairwise(bounds):
         state = MemoryState()  # what a stream worker reads back from billable_lines at a flush
         for ln in lines:
-            if not ln.free_reason and ln.quantity > 0:
-                state.add_used(ln.tenant_id, ln.cycle_start, ln.meter, ln.quantity)
+            if not ln.free_reason:
+                if ln.quantity > 0:
+                    state.add_used(ln.tenant_id, ln.cycle_start, ln.meter, ln.quantity)
+                if ln.quantity_platform > 0:
+                    state.add_used(ln.tenant_id, ln.cycle_start, ln.meter, ln.quantity_platform, platform=True)
             if ln.meter.startswith("seats."):
                 state.count_seat(ln.tenant_id, ln.cycle_start, ln.meter, ln.user_id)
         rater = Rater(BOOKS, DIRECTORY, state)

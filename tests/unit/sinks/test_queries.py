@@ -50,8 +50,9 @@ def test_stored_keys() -> None:
 
 def test_cycle_usage_and_seats() -> None:
     assert queries.cycle_usage("db", "t1", date(2026, 11, 5)) == (
-        "SELECT meter, sum(quantity) FROM db.billable_lines WHERE tenant_id = %(t)s "
-        "AND cycle_start = %(c)s AND free_reason = '' AND quantity > 0 GROUP BY meter",
+        "SELECT meter, sumIf(quantity, quantity > 0), sumIf(quantity_platform, quantity_platform > 0) "
+        "FROM db.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s AND free_reason = '' "
+        "GROUP BY meter",
         {"t": "t1", "c": date(2026, 11, 5)},
     )
     assert queries.cycle_seats("db", "t1", date(2026, 11, 5)) == (
