@@ -44,14 +44,15 @@ class Scenario:
     faults: Counter[str] = field(default_factory=Counter)
     sent: list[Record] = field(default_factory=list)
     workers: list[WorkerProcess] = field(default_factory=list)
+    prices: Path = REF / "prices.yaml"
 
     @classmethod
-    def create(cls, name: str, bootstrap: str, tmp: Path, **overrides: Any) -> Scenario:
+    def create(cls, name: str, bootstrap: str, tmp: Path, prices: Path | None = None, **overrides: Any) -> Scenario:
         settings = isolated_settings(bootstrap, tmp, "faults", **overrides)
-        run = cls(name, settings, tmp)
+        run = cls(name, settings, tmp, prices=prices or REF / "prices.yaml")
         run.directory.write_text(yaml.safe_dump(directory_doc(build_world(7, TENANTS)), sort_keys=False))
         run.apply("directory", run.directory)
-        run.apply("prices", REF / "prices.yaml")
+        run.apply("prices", run.prices)
         return run
 
     @property
@@ -119,7 +120,7 @@ class Scenario:
         """Exact account per event id, lines equal offline rating, rollups equal lines, reconcile clean."""
         figures = assert_exact_account(self.settings, self.ledger)
         if rating:
-            assert_same_totals(stream_totals(self.settings), offline_totals(self.write_events(), REF / "prices.yaml",
+            assert_same_totals(stream_totals(self.settings), offline_totals(self.write_events(), self.prices,
                                                                              self.directory))  # fmt: skip
         assert self.reconcile_cli().returncode == 0
         row = {

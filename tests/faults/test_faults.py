@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from omnimeter.cli.localkafka import LocalKafka
 from omnimeter.cli.offline_rate import read_events
 from omnimeter.cli.traffic import Record, build_world, directory_doc
-from omnimeter.cli.workerproc import wait_caught_up
+from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
 from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.rating import MemoryState, Rater
 from omnimeter.schemas.directory import parse_directory
@@ -347,6 +347,87 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> None:
+    """Two live workers; a third joins the group and leaves again (SIGTERM, no kill) four times, so
+    partitions move from A or B to C and back while traffic with tiers and seats flows. Per-partition state
+    (cycle usage for tiers, seats, replay bookkeeping, window cache) must be forgotten when a partition
+    moves: stale usage would price tiers wrongly, stale seats count a user twice or never."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
+        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "store.log").open("wb"),
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        # Graduated SMS tiers every 10 segments in every book: a line priced from stale cycle usage differs.
+        doc = yaml.safe_load((REF / "prices.yaml").read_text())
+        for book in doc["books"]:
+            if "sms.outbound.segments" in book["prices"]:
+                tiers = [{"up_to": 10 * (k + 1), "unit": f"{0.0200 - 0.0004 * k:.4f}"} for k in range(40)]
+                book["prices"]["sms.outbound.segments"] = {"model": "graduated", "tiers": [*tiers, {"unit": "0.0030"}]}
+        prices = tmp_path / "prices.yaml"
+        prices.write_text(yaml.safe_dump(doc, sort_keys=False))
+        run = Scenario.create(
+            "partition handback", kafka, tmp_path / "run", prices, ingest__batch_max_events=300,
+            ingest__flush_interval_s=0.3, topics__usage_partitions=12, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+        )  # fmt: skip
+        recs = run.traffic(12_000, seed=83, batch_size=10, batch_share=0.3, duplicate_rate=0.02)
+        producer = run.produce_in_background(recs, rate=110.0)
+        a = run.worker(worker__id="a", worker__web_port=free_port())
+        b = run.worker(worker__id="b", worker__web_port=free_port())
+        run.wait_committed(a, 200)
+        for n in range(4):
+            c = run.worker(worker__id=f"c{n}", worker__web_port=free_port())
+            _wait_for_members(run, 3)
+            _wait_for_stored(c, 100)  # the third worker rated its partitions' traffic before it leaves
+            assert c.stop() == 0, c.log_tail()  # leaves the group: its partitions go back to A and B
+            _wait_for_members(run, 2)
+            run.faults["partitions handed to a third worker and back"] += 1
+            time.sleep(2.0)
+        producer.join(180)
+        assert not producer.is_alive()
+        wait_caught_up(run.settings, timeout_s=240, worker=a)
+        time.sleep(2.5)
+        assert a.alive() and b.alive()
+        assert a.stop() == 0 and b.stop() == 0
+        run.verify()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _wait_for_stored(worker: WorkerProcess, events: int, timeout_s: float = 90) -> None:
+    """Wait until `worker` has stored at least `events` events (its own /metrics)."""
+    url = f"http://127.0.0.1:{worker.settings.worker.web_port}/metrics"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert worker.alive(), worker.log_tail()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            text = ""
+        for line in text.splitlines():
+            if line.startswith("omnimeter_events_stored_total ") and float(line.split()[1]) >= events:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"the worker stored fewer than {events} events in {timeout_s} s")
+
+
+def _wait_for_members(run: Scenario, members: int, timeout_s: float = 90) -> None:
+    """Wait until the consumer group is stable with exactly `members` members."""
+    admin = AdminClient({"bootstrap.servers": run.settings.kafka.bootstrap})
+    group = run.settings.kafka.consumer_group
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        desc = admin.describe_consumer_groups([group])[group].result(10)
+        if len(desc.members) == members and str(desc.state).endswith("STABLE"):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the group never became stable with {members} members")
 
 
 def _wait_for_second_member(run: Scenario, timeout_s: float = 60) -> str:

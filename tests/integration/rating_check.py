@@ -11,6 +11,7 @@ from omnimeter.cli.offline_rate import rate_file
 from omnimeter.cli.traffic import Record
 from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.money import round_money
+from omnimeter.pricing.rating import BillableLine
 from omnimeter.schemas.directory import parse_directory
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
@@ -55,3 +56,14 @@ def assert_same_totals(stream: Totals, offline: Totals) -> None:
         assert s == o, f"{key}: stream {s} != offline {o}"
         assert round_money(s[1], "USD") == round_money(o[1], "USD")  # to the cent, both amounts
         assert round_money(s[2], "USD") == round_money(o[2], "USD")
+
+
+def stream_lines(settings: Settings) -> list[BillableLine]:
+    """The stream's billable lines, as `BillableLine`s (for cycle charges)."""
+    fields = BillableLine._fields
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
+    try:
+        rows = store.query_rows(f"SELECT {', '.join(fields)} FROM {store.db}.billable_lines")
+    finally:
+        store.close()
+    return [BillableLine(*row) for row in rows]
