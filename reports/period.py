@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from omnimeter.errors import OmnimeterError
+from omnimeter.errors import BadInput
 
 
-class PeriodError(OmnimeterError, ValueError):
+class PeriodError(BadInput, ValueError):
     """A period that cannot be understood; the message says which parameter and why."""
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omnimeter.errors import OmnimeterError
+from omnimeter.errors import BadInput
 from omnimeter.pricing.books import PriceBooks, parse_price_books
 from omnimeter.schemas.directory import Directory, parse_directory
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 
-class NoReferenceData(OmnimeterError):
+class NoReferenceData(BadInput):
     """No directory or price books were applied (or mirrored) yet."""
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from omnimeter.errors import OmnimeterError
+from omnimeter.errors import BadInput
 from omnimeter.schemas.directory import Directory, Tenant
 
 
-class Forbidden(OmnimeterError):
+class Forbidden(BadInput):
     """The request reaches outside the caller's scope."""
 
 
-class NotFound(OmnimeterError):
+class NotFound(BadInput):
     """The tenant or reseller is not in the directory."""
 
 

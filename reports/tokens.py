@@ -18,11 +18,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from omnimeter.errors import OmnimeterError
+from omnimeter.errors import BadInput
 from omnimeter.reports.scope import Scope
 
 
-class InvalidToken(OmnimeterError):
+class InvalidToken(BadInput):
     """Missing, malformed, forged or expired."""
 
 

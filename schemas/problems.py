@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from omnimeter.errors import OmnimeterError
+from omnimeter.errors import BadInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Problem:
         return f"{self.file}: {self.path or '(top)'}: {self.message}"
 
 
-class ReferenceDataError(OmnimeterError):
+class ReferenceDataError(BadInput):
     """A directory or price-book file is invalid; `problems` lists every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:

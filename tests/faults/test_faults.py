@@ -4,6 +4,7 @@ billable_lines (equal to offline rating) vs rollups, and `omnimeter reconcile` m
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -310,14 +312,7 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
 def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_path: Path) -> None:
     """Two worker processes share one embedded store through `omnimeter store serve`; each is SIGKILLed
     while the other has just joined the group (partitions moving between them)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
-        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "store.log").open("wb"),
-    )  # fmt: skip
-    try:
-        _wait_for_port(port)
+    with _shared_store(tmp_path) as port:
         run = Scenario.create(
             "two workers, rebalances", kafka, tmp_path / "run", ingest__batch_max_events=500,
             ingest__flush_interval_s=0.3, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
@@ -344,9 +339,6 @@ def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_
         assert live.alive() and other.alive()
         assert live.stop() == 0 and other.stop() == 0
         run.verify()
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> None:
@@ -354,14 +346,7 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
     partitions move from A or B to C and back while traffic with tiers and seats flows. Per-partition state
     (cycle usage for tiers, seats, replay bookkeeping, window cache) must be forgotten when a partition
     moves: stale usage would price tiers wrongly, stale seats count a user twice or never."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
-        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "store.log").open("wb"),
-    )  # fmt: skip
-    try:
-        _wait_for_port(port)
+    with _shared_store(tmp_path) as port:
         # Graduated SMS tiers every 10 segments in every book: a line priced from stale cycle usage differs.
         doc = yaml.safe_load((REF / "prices.yaml").read_text())
         for book in doc["books"]:
@@ -394,9 +379,6 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
         assert a.alive() and b.alive()
         assert a.stop() == 0 and b.stop() == 0
         run.verify()
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def _wait_for_stored(worker: WorkerProcess, events: int, timeout_s: float = 90) -> None:
@@ -428,6 +410,23 @@ def _wait_for_members(run: Scenario, members: int, timeout_s: float = 90) -> Non
             return
         time.sleep(0.2)
     raise TimeoutError(f"the group never became stable with {members} members")
+
+
+@contextlib.contextmanager
+def _shared_store(tmp_path: Path) -> Iterator[int]:
+    """`omnimeter store serve` on a free port for the workers of a scenario; stopped afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
+        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp_path / "store")},
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "store.log").open("wb"),
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def _wait_for_second_member(run: Scenario, timeout_s: float = 60) -> str:
