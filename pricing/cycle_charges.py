@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from omnimeter.pricing.books import PriceBook, PriceBooks
 from omnimeter.pricing.charges import ChargeModel
+from omnimeter.pricing.meters import UNPRICED
 from omnimeter.pricing.money import round_money
 from omnimeter.pricing.rating import BillableLine
 
@@ -40,6 +41,7 @@ class BookUsage:
     quantity: Decimal  # charged quantity (lines without a free reason)
     lines_amount: Decimal  # sum of the line amounts, at line precision
     connections: int = 0  # connected calls (connection fee per call)
+    unpriced: int = 0  # lines marked unpriced (no book priced them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +76,31 @@ def party_charge(meter: str, usages: Iterable[BookUsage], books: dict[str, Price
     labels: list[str] = []
     unpriced = False
     rounding = None
+    latest = None  # the book version in effect last: its currency, rounding and minimum apply
+    charged = ZERO
     for u in usages:
         book = books.get(u.book)
         price = book.prices.get(meter) if book is not None else None
         if book is not None:
-            currency, rounding = book.currency, book.rounding
             labels.append(u.book)
+            if latest is None or book.effective_from > latest.effective_from:
+                latest = book
         lines += u.lines_amount
+        charged += u.quantity
+        unpriced = unpriced or u.unpriced > 0
         if price is None:
             unpriced = unpriced or u.quantity > 0
             charge += u.lines_amount
             continue
         if price.model in _LINEAR:
-            amount = u.lines_amount
+            charge += u.lines_amount
         else:
-            amount = price.charge().total(u.quantity) + price.connection_fee * u.connections
-        charge += max(amount, price.minimum) if u.quantity > 0 else amount
+            charge += price.charge().total(u.quantity) + price.connection_fee * u.connections
+    if latest is not None:
+        currency, rounding = latest.currency, latest.rounding
+        price = latest.prices.get(meter)
+        if price is not None and charged > 0:
+            charge = max(charge, price.minimum)  # once per cycle, whatever the versions
     if rounding is None:
         return PartyCharge(currency, round_money(lines, currency), round_money(charge, currency), (), unpriced)
     return PartyCharge(
@@ -107,7 +118,7 @@ def cycle_charges(lines: Iterable[BillableLine], price_books: PriceBooks) -> lis
         groups.setdefault((ln.tenant_id, ln.cycle_start, ln.meter), []).append(ln)
     out = []
     for (tenant, cycle, meter), group in sorted(groups.items()):
-        first = group[0]
+        first = next((ln for ln in group if ln.reseller_id), group[0])  # a reseller in the cycle: both parties
         platform = party_charge(meter, _usage(group, platform=True), books, first.currency_platform or "USD")
         reseller = None
         if first.reseller_id:
@@ -122,11 +133,13 @@ def _usage(group: list[BillableLine], platform: bool) -> list[BookUsage]:
     acc: dict[str, list[Decimal]] = {}
     for ln in group:
         label = ln.book_platform if platform else ln.book_reseller
-        a = acc.setdefault(label, [ZERO, ZERO, ZERO])
+        a = acc.setdefault(label, [ZERO, ZERO, ZERO, ZERO])
+        if ln.free_reason == UNPRICED:
+            a[3] += 1
         if not ln.free_reason:
             q = ln.quantity_platform if platform else ln.quantity
             a[0] += q
             if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and q > 0:
                 a[2] += 1
         a[1] += ln.amount_platform if platform else ln.amount_reseller
-    return [BookUsage(label, q, amount, int(conn)) for label, (q, amount, conn) in sorted(acc.items())]
+    return [BookUsage(label, q, amount, int(conn), int(un)) for label, (q, amount, conn, un) in sorted(acc.items())]

@@ -66,9 +66,6 @@ def create_app(
         store="rocksdb://",
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
-        # On stop, do not wait for un-acked records: they are acked only by the flush that stores them, and
-        # a record not flushed yet is consumed again by the partition's next owner. Waiting hung SIGTERM.
-        stream_wait_empty=False,
         broker_commit_interval=tuning.commit_interval_s,
         broker_session_timeout=tuning.session_timeout_s,
         broker_heartbeat_interval=tuning.heartbeat_interval_s,
