@@ -24,7 +24,7 @@ from omnimeter.settings import mask_url
 from omnimeter.sinks import queries
 from omnimeter.sinks.base import DedupeKey, Position, TableRows
 from omnimeter.sinks.exceptions import SinkError, SinkGaveUp, SinkUnavailable
-from omnimeter.sinks.migrate import apply_migrations
+from omnimeter.sinks.migrate import apply_migrations, load_migrations
 from omnimeter.sinks.tables import OUTCOME_TABLES
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ def connect(
         hint = " (chdb: is another process holding this path?)" if url.startswith("chdb:") else ""
         raise SinkUnavailable(f"cannot open ClickHouse at {mask_url(url)}: {_first_line(e)}{hint}") from e
     store = ClickHouseStore(client, database, faults=faults)
-    if migrate:
+    if migrate and url.startswith("omnimeter://"):  # the store process migrated; clients send no DDL
+        _check_schema(client, database, url)
+    elif migrate:
         try:
             apply_migrations(client, database, cluster)
         except SinkError:
@@ -80,6 +82,19 @@ def connect(
         except Exception as e:
             raise SinkError(f"cannot migrate ClickHouse at {mask_url(url)}: {_first_line(e)}") from e
     return store
+
+
+def _check_schema(client: DriverClient, database: str, url: str) -> None:
+    try:
+        rows = client.query(f"SELECT max(version) FROM {database}.schema_migrations").result_rows
+    except Exception as e:
+        raise SinkUnavailable(f"cannot read the shared store at {mask_url(url)}: {_first_line(e)}") from e
+    have, need = int(rows[0][0] or 0), max(m.version for m in load_migrations())
+    if have < need:
+        raise SinkError(
+            f"the shared store at {mask_url(url)} has schema {have}, this omnimeter needs {need}: "
+            "restart `omnimeter store serve` with this version"
+        )
 
 
 class InsertObserver(Protocol):

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from omnimeter.faults import Faults
 from omnimeter.reports.api import ReportsAPI
-from omnimeter.reports.tokens import load_secret
+from omnimeter.reports.tokens import keyring_for
 from omnimeter.reports.web.app import Dashboard
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
@@ -37,7 +37,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     store.observer = metrics
     switch = PauseSwitch(metrics)
     if settings.worker.web_port:
-        secret = load_secret(settings.data_dir, settings.api.secret)
+        secret = keyring_for(settings)
         serve(
             settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
             Dashboard(store, secret), faults,
