@@ -312,10 +312,10 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
 def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_path: Path) -> None:
     """Two worker processes share one embedded store through `omnimeter store serve`; each is SIGKILLed
     while the other has just joined the group (partitions moving between them)."""
-    with _shared_store(tmp_path) as port:
+    with _shared_store(tmp_path) as store_url:
         run = Scenario.create(
             "two workers, rebalances", kafka, tmp_path / "run", ingest__batch_max_events=500,
-            ingest__flush_interval_s=0.3, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+            ingest__flush_interval_s=0.3, clickhouse__url=store_url,
         )  # fmt: skip
         recs = run.traffic(10_000, seed=79, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
         producer = run.produce_in_background(recs, rate=900.0)
@@ -346,7 +346,7 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
     partitions move from A or B to C and back while traffic with tiers and seats flows. Per-partition state
     (cycle usage for tiers, seats, replay bookkeeping, window cache) must be forgotten when a partition
     moves: stale usage would price tiers wrongly, stale seats count a user twice or never."""
-    with _shared_store(tmp_path) as port:
+    with _shared_store(tmp_path) as store_url:
         # Graduated SMS tiers every 10 segments in every book: a line priced from stale cycle usage differs.
         doc = yaml.safe_load((REF / "prices.yaml").read_text())
         for book in doc["books"]:
@@ -357,7 +357,7 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
         prices.write_text(yaml.safe_dump(doc, sort_keys=False))
         run = Scenario.create(
             "partition handback", kafka, tmp_path / "run", prices, ingest__batch_max_events=300,
-            ingest__flush_interval_s=0.3, topics__usage_partitions=12, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+            ingest__flush_interval_s=0.3, topics__usage_partitions=12, clickhouse__url=store_url,
         )  # fmt: skip
         recs = run.traffic(9_000, seed=83, batch_size=10, batch_share=0.3, duplicate_rate=0.02)
         size = -(-len(recs) // 9)
@@ -418,8 +418,9 @@ def _wait_for_members(run: Scenario, members: int, timeout_s: float = 90) -> Non
 
 
 @contextlib.contextmanager
-def _shared_store(tmp_path: Path) -> Iterator[int]:
-    """`omnimeter store serve` on a free port for the workers of a scenario; stopped afterwards."""
+def _shared_store(tmp_path: Path) -> Iterator[str]:
+    """`omnimeter store serve` on a free port for the workers of a scenario; stopped afterwards. Yields
+    the URL the workers use, with the store's key (the workers have another data dir)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
@@ -428,7 +429,8 @@ def _shared_store(tmp_path: Path) -> Iterator[int]:
     )  # fmt: skip
     try:
         _wait_for_port(port)
-        yield port
+        key = (tmp_path / "store" / "store_key").read_text().strip()
+        yield f"omnimeter://omnimeter:{key}@127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(30)
