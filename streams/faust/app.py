@@ -90,6 +90,7 @@ def create_app(
         barrier=ProducerBarrier(app) if rating is not None else None,
     )  # fmt: skip
     hook.register(flush.replay)
+    hook.register(_PartitionGauges(metrics, app))
     if rating is not None:
         hook.register(rating.state)
     stage = IngestStage(flush, ingest_config(settings), metrics, observer=window_states if rating else None)
@@ -165,6 +166,21 @@ def create_app(
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app
+
+
+class _PartitionGauges:
+    """Per-partition gauges follow the assignment (streams/metrics.py `keep_partitions`)."""
+
+    def __init__(self, metrics: WorkerMetrics, app: faust.App) -> None:
+        self.metrics, self.app = metrics, app
+
+    def partitions_changed(self) -> None:
+        try:
+            assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        except Exception as e:  # no consumer yet: nothing exported either
+            log.debug("assignment not readable yet: %s", e)
+            return
+        self.metrics.keep_partitions(assigned)
 
 
 def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]
