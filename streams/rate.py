@@ -45,7 +45,9 @@ class StoredRatingState:
         self.store = store
         self.windows = windows
         self._cycles: dict[tuple[str, date], _Cycle] = {}
-        self._stale = False
+        # a counter, not a flag: a rebalance told while `trim` runs (rating may run in a thread) is never lost
+        self._changes = 0
+        self._trimmed_at = 0
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
         return self.windows(key)
@@ -79,14 +81,15 @@ class StoredRatingState:
     def trim(self) -> None:
         """Forget cached cycles when stale or too many (call between flushes: everything rated before is
         stored)."""
-        if self._stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
+        seen = self._changes
+        if seen != self._trimmed_at or len(self._cycles) > self.MAX_CACHED_CYCLES:
             self._cycles.clear()
-            self._stale = False
+            self._trimmed_at = seen
 
     def partitions_changed(self) -> None:
         """Rebalance hook: another worker may have rated this worker's former partitions meanwhile. The
         cache is dropped before the next rating, never during one (a flush in flight keeps its view)."""
-        self._stale = True
+        self._changes += 1
 
 
 class RateStage:
