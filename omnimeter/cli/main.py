@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -213,14 +214,14 @@ def _zones(store) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def _report_from_worker(settings: Settings, args: argparse.Namespace, request: object) -> int:
-    """The embedded store is held by a running worker: ask its reports API (same code, same answer)."""
+    """The embedded store is held by a running worker: ask its reports API (same code, same answer) with
+    the caller's token (--token or OMNIMETER_API_TOKEN), so the answer has the token's scope; the CLI never
+    grants itself one."""
     import urllib.error
     import urllib.parse
     import urllib.request
 
     from omnimeter.reports.render import Format, render_report
-    from omnimeter.reports.scope import PLATFORM
-    from omnimeter.reports.tokens import issue, load_secret
 
     base = f"http://127.0.0.1:{settings.worker.web_port}/api/v1/reports/{urllib.parse.quote(args.name)}"
     params = {k: v for k, v in {
@@ -228,7 +229,13 @@ def _report_from_worker(settings: Settings, args: argparse.Namespace, request: o
         "group_by": args.group_by, "tz": args.tz, "amount": args.amount, "by": args.by, "meter": args.meter,
         "currency": args.currency, "cycle": args.cycle, "with_expenses": "true" if args.with_expenses else None,
     }.items() if v is not None}  # fmt: skip
-    token = issue(load_secret(settings.data_dir, settings.api.secret), PLATFORM, valid_s=60)
+    token = args.token or os.environ.get("OMNIMETER_API_TOKEN", "")
+    if not token:
+        raise OmnimeterError(
+            "the store is held by a running worker: ask it with a token, e.g. "
+            "`OMNIMETER_API_TOKEN=$(omnimeter token --scope platform --days 1) omnimeter report ...` "
+            "(or --token T), or stop the worker"
+        )
     req = urllib.request.Request(
         f"{base}?{urllib.parse.urlencode(params)}", headers={"Authorization": f"Bearer {token}"}
     )
@@ -460,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", parents=[common], help="an administrators' report (an estimate)")
     rp.add_argument("name", choices=list(_REPORT_NAMES))
+    rp.add_argument(
+        "--token", help="a reports API token, when a running worker holds the store (or OMNIMETER_API_TOKEN)"
+    )
     rp.add_argument("--tenant")
     rp.add_argument("--reseller")
     rp.add_argument("--period", help="today (default), this-week, this-month, custom")
