@@ -5,7 +5,8 @@ and steps 1-2 recognise what was already stored.
 
     1. replay     look up outcomes already stored for partitions that do not continue where we left off
     2. classify   stored / duplicate (this batch or raw_events within the window) / rejected
-    3. rate       billable lines for the stored events not rated before
+    3. rate       billable lines for the stored events not rated before; an event whose rating raises is
+                  dead-lettered `rating_failed` instead of stored (the others go on)
     4. publish    dead letters, and wait for the broker's acks (at-least-once; rejected_events is exact)
     5. insert     lines, then rejected, duplicate and raw events, each block with a token from its source
                   positions (a retry stores nothing twice); lines go before raw_events, so a replay finds
@@ -27,14 +28,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from omnimeter.schemas.parse import Rejection, RejectReason
 from omnimeter.sinks.base import DeadLetterPublisher, StateBarrier, StoredOutcomes, TableRows, Writer
 from omnimeter.sinks.exceptions import SinkGaveUp
 from omnimeter.sinks.tables import BILLABLE_LINES, DUPLICATE_EVENTS, RAW_EVENTS, REJECTED_EVENTS
+from omnimeter.streams.deadletter import event_rejection
 from omnimeter.streams.dedupe import ReplayTracker, classify
 from omnimeter.streams.records import ConsumedRecord, Partition
 
 if TYPE_CHECKING:
-    from omnimeter.streams.rate import RateStage
+    from omnimeter.streams.rate import RateStage, RatingFailure
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,12 @@ class Flush:
         if self.rating is not None and c.to_rate:
             lines = await asyncio.to_thread(self.rating.rate, c.to_rate, now)
             result.unpriced = self.rating.unpriced
+            if self.rating.failures:
+                failed = [(f.record, rating_failed(f)) for f in self.rating.failures]
+                for f in self.rating.failures:
+                    log.warning("event %s dead-lettered: %s", f.event.id, f.detail)
+                c.reject_stored(failed, now)
+                result.stored, result.rejected = len(c.raw), c.reasons
         result.lines = len(lines)
         for row in lines:
             m = result.meters.setdefault(row[METER], [0, Decimal(0), Decimal(0)])
@@ -169,6 +178,10 @@ class Flush:
                 await self.sleep(delay)
                 waited += delay
                 delay = min(delay * 2, self.policy.backoff_max_s)
+
+
+def rating_failed(f: RatingFailure) -> Rejection:
+    return event_rejection(RejectReason.RATING_FAILED, "", f.detail, f.event, f.index, f.record)
 
 
 def positions_token(batch: Sequence[ConsumedRecord]) -> str:

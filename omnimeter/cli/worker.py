@@ -53,7 +53,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         log.warning("no directory or price books applied yet: events are stored but not rated until they are")
     if settings.faust.event_loop == "uvloop":
         mode.loop.use("uvloop")
-    app = create_app(settings, store, metrics, reference, switch)
+    app = create_app(settings, store, metrics, reference, switch, faults)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()

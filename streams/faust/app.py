@@ -15,6 +15,7 @@ from datetime import timedelta
 import faust
 from faust.types import EventT
 
+from omnimeter.faults import Faults
 from omnimeter.schemas.parse import ParseLimits
 from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
@@ -55,6 +56,7 @@ def create_app(
     metrics: WorkerMetrics,
     reference: ReferenceData | None = None,
     switch: PauseSwitch | None = None,
+    faults: Faults | None = None,
 ) -> faust.App:
     tuning = settings.faust
     datadir = settings.data_dir / "faust" / settings.worker.id
@@ -84,7 +86,8 @@ def create_app(
     hook.connect(app)
     window_states = hook.register(WindowCache(windows))
 
-    rating = RateStage(reference, store, window_states.peek) if reference is not None else None
+    faults = faults if faults is not None else Faults(settings.faults)
+    rating = RateStage(reference, store, window_states.peek, faults) if reference is not None else None
     flush = Flush(
         store, FaustDeadLetters(app, settings.topics.dlq), flush_policy(settings), rating=rating,
         barrier=ProducerBarrier(app) if rating is not None else None,
