@@ -22,6 +22,8 @@ H_TOPIC = "omnimeter.source.topic"
 H_PARTITION = "omnimeter.source.partition"
 H_OFFSET = "omnimeter.source.offset"
 H_INDEX = "omnimeter.source.index"
+H_TRUNCATED = "omnimeter.dlq.truncated"
+REQUEST_OVERHEAD = 16_384  # a produce request's own bytes beside the record's key, value and headers
 
 
 def dead_letter(record: ConsumedRecord, rej: Rejection) -> DeadLetter:
@@ -55,3 +57,15 @@ def event_rejection(
     if raw.lstrip()[:1] == b"[":
         raw = element_bytes(event.model_dump(mode="json", exclude_unset=True))
     return Rejection(reason, field, detail, event.id, index, raw)
+
+
+def fit(letter: DeadLetter, max_request_bytes: int) -> DeadLetter:
+    """`letter`, its value cut so the whole record fits one producer request of `max_request_bytes`
+    (with ``omnimeter.dlq.truncated: <original size>``), or unchanged when it fits."""
+    headers = [(k, v) for k, v in letter.headers if k != H_TRUNCATED]
+    room = max_request_bytes - REQUEST_OVERHEAD - len(letter.key) - sum(len(k) + len(v) + 16 for k, v in headers) - 64
+    if len(letter.value) <= room:
+        return letter
+    return DeadLetter(
+        letter.key, letter.value[: max(room, 0)], [*headers, (H_TRUNCATED, str(len(letter.value)).encode())]
+    )

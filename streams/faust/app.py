@@ -112,7 +112,8 @@ def create_app(
     faults = faults if faults is not None else Faults(settings.faults)
     rating = RateStage(reference, store, window_states.peek, faults) if reference is not None else None
     flush = Flush(
-        store, FaustDeadLetters(app, settings.topics.dlq), flush_policy(settings), rating=rating,
+        store, FaustDeadLetters(app, settings.topics.dlq, tuning.producer_max_request_bytes), flush_policy(settings),
+        rating=rating,
         barrier=ProducerBarrier(app) if rating is not None else None,
     )  # fmt: skip
     hook.register(flush.replay)

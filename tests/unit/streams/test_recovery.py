@@ -184,3 +184,17 @@ def test_an_event_the_engine_refuses_is_isolated_and_quarantined_after_a_few_tri
     assert (rej["event_id"], rej["reason"], rej["kafka_offset"]) == ("evt-7", "store_refused", 7)
     assert "Code: 53" in rej["detail"]
     assert [x for x in log if x.startswith("ack")] == [f"ack 0:{o}" for o in range(12)]
+
+
+def test_a_dead_letter_too_large_for_one_request_is_truncated_with_a_header() -> None:
+    from omnimeter.sinks.base import DeadLetter
+    from omnimeter.streams.deadletter import H_TRUNCATED, fit
+
+    small = DeadLetter(b"k", b"x" * 1000, [("omnimeter.dlq.reason", b"not_json")])
+    assert fit(small, 1_000_000) is small
+    big = DeadLetter(b"k", b"x" * 1_048_576, [("omnimeter.dlq.reason", b"oversized")])
+    cut = fit(big, 1_000_000)
+    headers = dict(cut.headers)
+    assert headers[H_TRUNCATED] == b"1048576" and headers["omnimeter.dlq.reason"] == b"oversized"
+    size = len(cut.key) + len(cut.value) + sum(len(k) + len(v) for k, v in cut.headers)
+    assert 900_000 < size < 1_000_000
