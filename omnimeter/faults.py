@@ -6,7 +6,7 @@ it to the store and to its HTTP endpoint.
 SIGKILLing itself 0-20 ms after the insert started, while the engine is writing the part (a crash no
 signal handler, flush or commit can soften). With OMNIMETER_FAULTS set at all, the worker's HTTP endpoint
 also takes ``POST /faults/sink-down?seconds=N``: for N seconds every insert and query fails as if
-ClickHouse refused connections.
+ClickHouse refused connections (``&inserts=1``: only inserts fail, queries answer).
 
 ``OMNIMETER_FAULTS="fail_rating=PREFIX"``: rating an event whose id starts with PREFIX raises (the event
 must be dead-lettered ``rating_failed`` and its batch go on). Never set any of these in production.
@@ -38,10 +38,14 @@ class Faults:
         self.crash_during_insert = float(opts.get("crash_during_insert", 0))
         self.fail_rating = opts.get("fail_rating", "")
         self._down_until = 0.0
+        self._inserts_down_until = 0.0
         self._rnd = random.Random()
 
-    def sink_down_for(self, seconds: float) -> None:
-        self._down_until = time.monotonic() + seconds
+    def sink_down_for(self, seconds: float, inserts_only: bool = False) -> None:
+        if inserts_only:
+            self._inserts_down_until = time.monotonic() + seconds
+        else:
+            self._down_until = time.monotonic() + seconds
 
     def check_sink(self) -> None:
         if self.enabled and time.monotonic() < self._down_until:
@@ -55,6 +59,8 @@ class Faults:
         if not self.enabled:
             return
         self.check_sink()
+        if time.monotonic() < self._inserts_down_until:
+            raise SinkDown("injected fault: ClickHouse refuses inserts")
         if self.crash_during_insert and self._rnd.random() < self.crash_during_insert:
             delay = self._rnd.uniform(0.0, 0.02)
 
