@@ -126,6 +126,32 @@ def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka
     run.verify()
 
 
+def test_clickhouse_down_longer_than_the_retry_bound_then_back_no_restart(kafka: str, tmp_path: Path) -> None:
+    """The store refuses inserts for 15 s (queries answer, so every flush reaches its insert) while the
+    retry bound is 2 s and traffic flows: the same worker process heals when the store is back (no restart,
+    no poisoned stage), nothing lost or doubled, lag back to 0."""
+    run = Scenario.create("clickhouse down > retry bound", kafka, tmp_path, ingest__flush_interval_s=0.3,
+                          ingest__insert_retry_max_s=2.0)  # fmt: skip
+    worker = run.worker(env={"OMNIMETER_FAULTS": "on"})
+    recs = run.traffic(5_000, seed=89, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
+    run.produce(recs[:1000])
+    run.wait_committed(worker, 1)
+    pid = worker.proc.pid if worker.proc else None
+    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1")
+    run.faults["ClickHouse refusing inserts for 15 s (retry bound 2 s)"] += 1
+    time.sleep(0.5)
+    before = run.committed()
+    producer = run.produce_in_background(recs[1000:], rate=400.0)  # records keep arriving while it is down
+    time.sleep(5)
+    assert run.committed() == before, "nothing is acked while ClickHouse refuses"
+    producer.join(60)
+    run.finish(worker, timeout_s=240)
+    assert worker.proc is not None and worker.proc.pid == pid and len(run.workers) == 1  # no restart
+    log = worker.log_tail(2_000_000)
+    assert "still retrying, nothing acked" in log and "accepts inserts again" in log
+    run.verify()
+
+
 def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(kafka: str, tmp_path: Path) -> None:
     run = Scenario.create("duplicates + replay from 0", kafka, tmp_path, ingest__flush_interval_s=0.3)
     recs = run.traffic(5_000, seed=53, batch_size=20, batch_share=0.6, duplicate_rate=0.05, malformed_rate=0.01)
