@@ -37,10 +37,12 @@ class MeterCharge:
     """One meter of one cycle: the price model, the charged quantity and each party's cycle charge."""
 
     meter: str
-    model: str
+    model: str  # of both parties' books
     charged: Decimal
     platform: PartyCharge
-    reseller: PartyCharge | None  # None for a direct tenant
+    reseller: PartyCharge | None  # None when no retail book priced the lines
+    reseller_id: str = ""  # the reseller the lines were rated for ("" direct)
+    model_reseller: str = ""  # of the retail books only (what a reseller's tenant may see)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,43 +68,52 @@ class Adjustment:
 
 
 _USAGE = (
-    "SELECT tenant_id, cycle_start, meter, book_platform, book_reseller, currency_platform, currency_reseller, "
+    "SELECT tenant_id, cycle_start, reseller_id, meter, book_platform, book_reseller, currency_platform, "
+    "currency_reseller, "
     "sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason = ''), sum(amount_platform), "
     "sum(amount_reseller), "
     "countIf(free_reason = '' AND quantity_platform > 0 AND match(meter, '^voice[.].+[.]seconds$')), "
     "countIf(free_reason = '' AND quantity > 0 AND match(meter, '^voice[.].+[.]seconds$')) "
-    "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND cycle_start IN %(cs)s "
-    "GROUP BY tenant_id, cycle_start, meter, book_platform, book_reseller, currency_platform, currency_reseller "
+    "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND cycle_start IN %(cs)s{only} "
+    "GROUP BY tenant_id, cycle_start, reseller_id, meter, book_platform, book_reseller, currency_platform, "
+    "currency_reseller "
     "ORDER BY tenant_id, cycle_start, meter"
 )
 
-_Usage = dict[str, dict[str, list[tuple[str, str, Decimal, Decimal, int]]]]
+_Usage = dict[tuple[str, str], dict[str, list[tuple[str, str, Decimal, Decimal, int]]]]  # (reseller, meter)
 
 
 def cycle_charges(
-    store: ClickHouseStore, books: PriceBooks, cycles: Iterable[tuple[str, date]]
+    store: ClickHouseStore, books: PriceBooks, cycles: Iterable[tuple[str, date]], reseller: str | None = None
 ) -> dict[tuple[str, date], list[MeterCharge]]:
-    """The charges of each (tenant, cycle start) asked, per meter, from one query."""
+    """The charges of each (tenant, cycle start) asked, per meter and reseller the lines were rated for,
+    from one query; `reseller`: only the lines rated for it (a reseller's view)."""
     wanted = set(cycles)
     if not wanted:
         return {}
     usage: dict[tuple[str, date], _Usage] = {}
-    params: dict[str, Any] = {"ts": sorted({t for t, _ in wanted}), "cs": sorted({c for _, c in wanted})}
-    for tenant, start, meter, bp, br, cp, cr, q, qp, ap, ar, conn_p, conn_r in store.query_rows(
-        _USAGE.format(db=store.db), params
+    params: dict[str, Any] = {"ts": sorted({t for t, _ in wanted}), "cs": sorted({c for _, c in wanted}),
+                              "rs": reseller}  # fmt: skip
+    only = " AND reseller_id = %(rs)s" if reseller is not None else ""
+    for tenant, start, rid, meter, bp, br, cp, cr, q, qp, ap, ar, conn_p, conn_r in store.query_rows(
+        _USAGE.format(db=store.db, only=only), params
     ):
         if (tenant, start) not in wanted:
             continue
-        u = usage.setdefault((tenant, start), {}).setdefault(meter, {"platform": [], "reseller": []})
+        u = usage.setdefault((tenant, start), {}).setdefault((rid, meter), {"platform": [], "reseller": []})
         u["platform"].append((bp, cp, Decimal(qp), Decimal(ap), int(conn_p)))
         u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn_r)))
     by_label = {b.label: b for b in books.books}
     return {key: _meter_charges(meters, by_label) for key, meters in usage.items()}
 
 
+def _models(books: dict[str, PriceBook], labels: Iterable[str], meter: str) -> set[str]:
+    return {books[b].prices[meter].model.value for b in labels if meter in books[b].prices}
+
+
 def _meter_charges(usage: _Usage, books: dict[str, PriceBook]) -> list[MeterCharge]:
     out = []
-    for meter, parties in usage.items():
+    for (reseller_id, meter), parties in usage.items():
         charged = sum((q for *_, q, _a, _c in parties["reseller"]), ZERO)
         priced: dict[str, PartyCharge] = {}
         for party, rows in parties.items():
@@ -116,12 +127,15 @@ def _meter_charges(usage: _Usage, books: dict[str, PriceBook]) -> list[MeterChar
                 continue
             usages = [BookUsage(b, q, a, int(c)) for b, (q, a, c) in sorted(by_book.items())]
             priced[party] = party_charge(meter, usages, books, currency or "USD")
-        platform = priced["platform"]
-        models = {books[b].prices[meter].model.value for b in platform.books if meter in books[b].prices}
-        reseller = priced.get("reseller")
-        if reseller is not None:
-            models |= {books[b].prices[meter].model.value for b in reseller.books if meter in books[b].prices}
-        out.append(MeterCharge(meter, "/".join(sorted(models)) if models else "unpriced", charged, platform, reseller))
+        platform, reseller = priced["platform"], priced.get("reseller")
+        retail = _models(books, reseller.books, meter) if reseller is not None else set()
+        models = _models(books, platform.books, meter) | retail
+        out.append(
+            MeterCharge(
+                meter, "/".join(sorted(models)) or "unpriced", charged, platform, reseller, reseller_id,
+                "/".join(sorted(retail)) or "unpriced",
+            )
+        )  # fmt: skip
     return out
 
 
@@ -150,13 +164,18 @@ def closing_cycles(tenant: Tenant, period: Period) -> Iterator[Cycle]:
 
 
 def adjustments(
-    store: ClickHouseStore, books: PriceBooks, tenants: Sequence[Tenant], period: Period, meter_prefix: str = ""
+    store: ClickHouseStore,
+    books: PriceBooks,
+    tenants: Sequence[Tenant],
+    period: Period,
+    meter_prefix: str = "",
+    reseller: str | None = None,
 ) -> list[Adjustment]:
-    """The non-zero adjustments of the cycles of `tenants` that close in `period`, per cycle and meter."""
+    """The non-zero adjustments of the cycles of `tenants` that close in `period`, per cycle, meter and the
+    reseller the lines were rated for; `reseller`: only those rated for it."""
     wanted = {(t.id, c.start.date()): c for t in tenants for c in closing_cycles(t, period)}
-    resellers = {t.id: t.reseller or "" for t in tenants}
     out = []
-    for (tenant, start), meters in sorted(cycle_charges(store, books, wanted).items()):
+    for (tenant, start), meters in sorted(cycle_charges(store, books, wanted, reseller).items()):
         last_day = (wanted[(tenant, start)].end - timedelta(days=1)).date()
         for m in meters:
             if not m.meter.startswith(meter_prefix):
@@ -165,7 +184,7 @@ def adjustments(
             if m.platform.adjustment or r.adjustment:
                 out.append(
                     Adjustment(
-                        tenant, resellers[tenant], start, last_day, m.meter, m.platform.adjustment,
+                        tenant, m.reseller_id, start, last_day, m.meter, m.platform.adjustment,
                         m.platform.currency, r.adjustment, r.currency,
                     )
                 )  # fmt: skip

@@ -53,7 +53,7 @@ def center(directory: Directory, a: Agg, by: str) -> str:
 
 
 def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
-    rows = fetch(store, ctx.tenants, ctx.period, _DIMS)
+    rows = fetch(store, ctx.tenants, ctx.period, _DIMS, reseller=ctx.only_reseller)
     exact: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     per_meter: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for a in rows:
@@ -63,7 +63,7 @@ def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], 
             acc = per_meter[(a["tenant_id"], unit, a["meter"], cur)]
             acc[0] += a.quantity * share
             acc[1] += cost(a) * share
-    for adj in adjustments(store, ctx.books, ctx.tenants, ctx.period):
+    for adj in adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller):
         if adj.cost:  # a cycle charge is the tenant's, not a unit's: shown as its own line
             exact[(adj.tenant_id, adj.cost_currency)][ADJUSTMENT] += adj.cost
             per_meter[(adj.tenant_id, ADJUSTMENT, adj.meter, adj.cost_currency)][1] += adj.cost
@@ -99,7 +99,11 @@ def allocation(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], lis
         raise ValueError("tenant: an allocation splits one tenant's bill; give --tenant")
     tenant = ctx.tenants[0]
     meter = req.meter or "whatsapp.template."
-    rows = [a for a in fetch(store, ctx.tenants, ctx.period, _DIMS) if a["meter"].startswith(meter)]
+    rows = [
+        a
+        for a in fetch(store, ctx.tenants, ctx.period, _DIMS, reseller=ctx.only_reseller)
+        if a["meter"].startswith(meter)
+    ]
     usage: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for a in rows:
         shares = unit_shares(ctx.directory, a) if by == "billing_unit" else {center(ctx.directory, a, by): Decimal(1)}

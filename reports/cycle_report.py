@@ -54,8 +54,9 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     start, end = cycle_period(ctx)
     period = Period(start.date(), (end - timedelta(days=1)).date(), tenant.timezone)
     rows = fetch(
-        store, [tenant], period, ("meter", "free_reason", "reseller_id", "currency_platform", "currency_reseller")
-    )
+        store, [tenant], period, ("meter", "free_reason", "reseller_id", "currency_platform", "currency_reseller"),
+        reseller=ctx.only_reseller,
+    )  # fmt: skip
     charged: dict[str, Decimal] = defaultdict(lambda: ZERO)
     amount: dict[str, Decimal] = defaultdict(lambda: ZERO)
     currency = tenant.currency
@@ -68,19 +69,24 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     book = ctx.books.select(
         audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
     )
-    by_party = cycle_charges(store, ctx.books, [(tenant.id, start.date())]).get((tenant.id, start.date()), [])
+    key = (tenant.id, start.date())
+    by_party = cycle_charges(store, ctx.books, [key], reseller=ctx.only_reseller).get(key, [])
     charges, both = [], []
     for m in by_party:
         meter, model, quantity, platform, reseller = m.meter, m.model, m.charged, m.platform, m.reseller
-        pays = reseller if tenant.reseller and reseller is not None else platform
+        # what the tenant pays: for lines rated for a reseller, the reseller's price, never the platform's
+        # (no retail book priced them: an unpriced zero)
+        pays = (reseller or PartyCharge(platform.currency, ZERO, ZERO, (), True)) if m.reseller_id else platform
+        if not ctx.scope.sees_both_prices_of(m.reseller_id):
+            model = m.model_reseller if m.reseller_id else m.model
         if model == "unpriced" and not pays.lines_amount:
             continue  # a count for reports (sent, delivered, calls), not a price line
         charges.append((meter, model, qty(quantity), pays.lines_amount, pays.charge, pays.adjustment, pays.currency))
+        if not ctx.scope.sees_both_prices_of(m.reseller_id):
+            continue
         r = reseller or PartyCharge("", ZERO, ZERO)
         both.append((meter, model, qty(quantity), platform.lines_amount, platform.charge, platform.adjustment,
                      platform.currency, r.lines_amount, r.charge, r.adjustment, r.currency))  # fmt: skip
-    if not ctx.scope.sees_both_prices(tenant):
-        both = []
     commitments = [CommitmentUsage(c.meter, c.included, charged.get(c.meter, ZERO)) for c in tenant.commitments]
     spent = sum((v for m, v in amount.items() if m.startswith(CARRIER_PREFIXES)), ZERO)
     credit = [CreditUsage(tenant.carrier_credit, spent)] if tenant.carrier_credit is not None else []

@@ -13,7 +13,7 @@ from omnimeter.pricing.money import round_money
 from omnimeter.reports.period import GroupBy, Period
 from omnimeter.reports.query import Agg
 from omnimeter.reports.render import _plain
-from omnimeter.reports.scope import Scope
+from omnimeter.reports.scope import Kind, Scope
 from omnimeter.reports.section import Section
 from omnimeter.schemas.directory import Directory, Tenant
 
@@ -88,6 +88,11 @@ class Context:
     period: Period
     request: Request
     scope: Scope
+
+    @property
+    def only_reseller(self) -> str | None:
+        """A reseller's view reads only the lines rated for it (reports/scope.py)."""
+        return self.scope.id if self.scope.kind is Kind.RESELLER else None
 
 
 def is_retail(agg: Agg) -> bool:

@@ -44,7 +44,10 @@ def fetch(
     dims: Sequence[str],
     by_day: bool = False,
     meter_prefix: str = "",
+    reseller: str | None = None,
 ) -> list[Agg]:
+    """`reseller`: only the lines rated for that reseller (a reseller's view: a tenant that moved to it
+    brings no history of another reseller's prices)."""
     bad = [d for d in dims if d not in DIMS]
     if bad:
         raise ValueError(f"not a rollup column: {', '.join(bad)}")
@@ -55,6 +58,7 @@ def fetch(
     group = ", ".join([*dims, "d"] if by_day else dims)
     group_by = f" GROUP BY {group}" if group else ""
     meter = " AND startsWith(meter, %(mp)s)" if meter_prefix else ""
+    meter += " AND reseller_id = %(rs)s" if reseller is not None else ""
     out: list[Agg] = []
     groups: list[tuple[str, list[str]]]
     if period.whole_days:
@@ -64,7 +68,7 @@ def fetch(
             f"WHERE tenant_id IN %(ts)s AND day >= %(d0)s AND day <= %(d1)s{meter}{group_by}"
         )
         groups = [("UTC", [t.id for t in tenants])]
-        params: dict[str, Any] = {"d0": period.first, "d1": period.last, "mp": meter_prefix}
+        params: dict[str, Any] = {"d0": period.first, "d1": period.last, "mp": meter_prefix, "rs": reseller}
     else:
         assert period.start is not None and period.end is not None
         table = "rollup_hour" if period.start.minute == 0 and period.end.minute == 0 else "rollup_minute"
@@ -74,7 +78,8 @@ def fetch(
             f"WHERE tenant_id IN %(ts)s AND bucket >= %(b0)s AND bucket < %(b1)s{meter}{group_by}"
         )
         groups = [(period.tz, [t.id for t in tenants])]  # one instant range, days in the period's zone
-        params = {"b0": period.start.astimezone(UTC), "b1": period.end.astimezone(UTC), "mp": meter_prefix}
+        params = {"b0": period.start.astimezone(UTC), "b1": period.end.astimezone(UTC), "mp": meter_prefix,
+                  "rs": reseller}  # fmt: skip
     for tz, ids in groups:
         for row in store.query_rows(sql, {**params, "ts": ids, "tz": tz}):
             key = dict(zip(dims, row[: len(dims)], strict=True))

@@ -58,11 +58,17 @@ class _Company:
 
 def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
     dependents = [t for t in ctx.tenants if t.reseller]
-    rows = fetch(store, dependents, ctx.period, ("tenant_id", "meter", "currency_platform", "currency_reseller"))
+    rows = fetch(
+        store,
+        dependents,
+        ctx.period,
+        ("tenant_id", "meter", "currency_platform", "currency_reseller"),
+        reseller=ctx.only_reseller,
+    )
     companies: dict[str, _Company] = defaultdict(_Company)
     for a in rows:
         companies[a["tenant_id"]].add(a)
-    adjs = adjustments(store, ctx.books, dependents, ctx.period)
+    adjs = adjustments(store, ctx.books, dependents, ctx.period, reseller=ctx.only_reseller)
     for adj in adjs:  # prices are cycle charges: the cycles closing in the period add their adjustments
         c = companies[adj.tenant_id]
         c.p[adj.meter] += adj.platform

@@ -93,6 +93,13 @@ class Scope:
     def sees_both_prices(self, tenant: Tenant) -> bool:
         return bool(tenant.reseller) and self.sees_price_to_platform(tenant)
 
+    def sees_both_prices_of(self, reseller_id: str) -> bool:
+        """Both prices of lines rated for `reseller_id` (by the line, not by today's directory: a tenant
+        that changed reseller keeps its history with the reseller it had)."""
+        if not reseller_id:
+            return False
+        return self.kind is Kind.PLATFORM or (self.kind is Kind.RESELLER and self.id == reseller_id)
+
     def allows(self, tenant: Tenant) -> bool:
         if self.kind is Kind.PLATFORM:
             return True

@@ -21,7 +21,9 @@ _PARTY = ("reseller_id", "currency_platform", "currency_reseller")
 
 
 def users(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
-    rows = fetch(store, ctx.tenants, ctx.period, ("tenant_id", "user_id", "channel", *_PARTY))
+    rows = fetch(
+        store, ctx.tenants, ctx.period, ("tenant_id", "user_id", "channel", *_PARTY), reseller=ctx.only_reseller
+    )
     per_user: dict[tuple[str, str], list[Agg]] = defaultdict(list)
     for r in rows:
         if r["user_id"]:
@@ -80,9 +82,9 @@ def _by_service(rows: list[Agg]) -> dict[tuple[str, str, str], list[Decimal]]:
 
 def services(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
     """Lines of the period, plus the adjustments of the cycles closing in it (reports/adjustments.py)."""
-    rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY))
+    rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY), reseller=ctx.only_reseller)
     meters = _by_service(rows)
-    adjs = [a for a in adjustments(store, ctx.books, ctx.tenants, ctx.period) if a.cost]
+    adjs = [a for a in adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller) if a.cost]
     adjusted = _adjustments_by_meter(adjs)
     for key in adjusted:
         meters.setdefault(key, [ZERO, ZERO])
@@ -139,11 +141,11 @@ def _series(rows: list[Agg], g: GroupBy) -> dict[tuple[str, str, date], list[Dec
 def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
     g = ctx.request.group_by
     prev = ctx.period.previous()
-    now_rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY), by_day=True)
-    prev_rows = fetch(store, ctx.tenants, prev, ("meter", *_PARTY), by_day=True)
+    now_rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY), by_day=True, reseller=ctx.only_reseller)
+    prev_rows = fetch(store, ctx.tenants, prev, ("meter", *_PARTY), by_day=True, reseller=ctx.only_reseller)
     cur, old = _series(now_rows, g), _series(prev_rows, g)
-    _add_adjustments(cur, adjustments(store, ctx.books, ctx.tenants, ctx.period), g)
-    _add_adjustments(old, adjustments(store, ctx.books, ctx.tenants, prev), g)
+    _add_adjustments(cur, adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller), g)
+    _add_adjustments(old, adjustments(store, ctx.books, ctx.tenants, prev, reseller=ctx.only_reseller), g)
     b_now, b_prev = _buckets(ctx.period, g), _buckets(prev, g)
     pairs = list(zip(b_now, b_prev + [None] * (len(b_now) - len(b_prev)), strict=False))
     out = []
@@ -174,7 +176,7 @@ def whatsapp(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[
     g = ctx.request.group_by
     rows = fetch(
         store, ctx.tenants, ctx.period, ("account", "meter", "free_reason", *_PARTY), by_day=True,
-        meter_prefix="whatsapp.",
+        meter_prefix="whatsapp.", reseller=ctx.only_reseller,
     )  # fmt: skip
     counts: dict[tuple[str, date], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     free: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)

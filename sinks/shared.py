@@ -40,10 +40,8 @@ from omnimeter.sinks.store_policy import (
     COMMAND_TIMEOUT_S,
     MAX_BODY_BYTES,
     QUERY_TIMEOUT_S,
+    Policy,
     PolicyRefused,
-    check_command,
-    check_insert,
-    check_query,
     check_settings,
 )
 
@@ -171,9 +169,11 @@ def serve_store(client: Client, host: str, port: int, key: str, db: str) -> Thre
         raise ValueError("store key: at least 32 characters")
     lock = threading.Lock()
     with lock:
-        tables = frozenset(
+        tables = {
             str(n) for (n,) in client.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows
-        ) - {"schema_migrations"}
+        } - {"schema_migrations"}
+        functions = [str(n) for (n,) in client.query("SELECT name FROM system.table_functions").result_rows]
+    policy = Policy(db, tables, functions)
     expected = f"Bearer {key}".encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -199,18 +199,18 @@ def serve_store(client: Client, host: str, port: int, key: str, db: str) -> Thre
 
         def _run(self, op: str, doc: dict[str, Any]) -> Any:
             if op == "query":
-                check_query(doc["sql"])
+                policy.check_query(doc["sql"])
                 settings = check_settings(doc["settings"], QUERY_TIMEOUT_S)
                 with lock:
                     return client.query(doc["sql"], parameters=doc["parameters"], settings=settings).result_rows
             if op == "command":
-                check_command(doc["sql"], db, tables)
+                policy.check_command(doc["sql"])
                 settings = check_settings(doc["settings"], COMMAND_TIMEOUT_S)
                 with lock:
                     out = client.command(doc["sql"], parameters=doc["parameters"], settings=settings)
                 return out if isinstance(out, (int, str)) else None
             if op == "insert":
-                check_insert(doc["table"], db, tables)
+                policy.check_insert(doc["table"])
                 settings = check_settings(doc["settings"], COMMAND_TIMEOUT_S)
                 with lock:
                     client.insert(doc["table"], doc["rows"], column_names=doc["columns"], settings=settings)

@@ -34,6 +34,7 @@ from omnimeter.reports.billing_summary import billing_summary
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.model import Request
 from omnimeter.reports.period import GroupBy
+from omnimeter.reports.scope import Scope
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
 from tests.kafka_io import produce_plain
@@ -140,5 +141,59 @@ def test_reports_show_the_cycle_charge_and_its_adjustment(settings: Settings, tm
             ("direct", "(direct)", 6, 0, "1.50 USD", "-1.00 USD", "", ""),
             ("sub", "r1", 6, 0, "1.50 USD", "-1.00 USD", "3.60 USD", "-0.80 USD"),
         ]
+    finally:
+        store.close()
+
+
+def test_a_resellers_tenant_never_sees_the_platforms_price_and_history_stays_with_its_reseller(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Found by the red team: (1) with no retail book in force for the cycle, the tenant's cycle page fell
+    back to the price to platform; (2) after the tenant moved to another reseller, that reseller read the
+    first one's prices of the tenant's earlier cycles."""
+    (tmp_path / "directory.yaml").write_text(DIRECTORY)
+    retail_later = {**_book("retail", "r1", RETAIL), "effective_from": "2026-12-01T00:00:00Z"}
+    books = [_book("direct", "platform", WHOLESALE), _book("wholesale", "platform", WHOLESALE), retail_later]
+    (tmp_path / "prices.yaml").write_text(json.dumps({"books": books}))
+    _apply(settings, "directory", tmp_path / "directory.yaml")
+    _apply(settings, "prices", tmp_path / "prices.yaml")
+    recs = [_sms("sub", n, d) for n, d in enumerate((3, 10, 17))]
+    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, Ledger())
+    worker = WorkerProcess(settings).start()
+    try:
+        wait_caught_up(settings, timeout_s=120, worker=worker)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
+    try:
+        as_sub = Scope.parse("tenant:sub")
+        cycle = run_report(store, "cycle", Request(tenant="sub", cycle="2026-11-15"), as_sub).to_json()
+        shown = json.dumps(cycle["sections"])
+        assert not any(v in shown for v in ('"1.50"', '"2.50"', '"-1.00"', "volume")), shown  # the wholesale's
+        assert cycle["sections"]["charges_by_party"] == []
+        platform = run_report(store, "cycle", Request(tenant="sub", cycle="2026-11-15")).to_json()
+        (both,) = [r for r in platform["sections"]["charges_by_party"] if r["meter"] == SMS]
+        assert (both["charge_platform"], both["charge_reseller"]) == ("1.50", "0")  # the platform still sees it
+
+        moved = (
+            DIRECTORY.replace("version: adj-1", "version: adj-2")
+            .replace(
+                "resellers: [{id: r1, name: Reseller, currency: USD}]",
+                "resellers: [{id: r1, name: Reseller, currency: USD}, {id: r2, name: Other, currency: USD}]",
+            )
+            .replace("reseller: r1,", "reseller: r2,")
+        )
+        store.client.insert(
+            f"{store.db}.reference_versions", [["directory", "adj-2", datetime.now(UTC), moved]],
+            column_names=["kind", "version", "applied_at", "source"],
+        )  # fmt: skip
+        as_r2 = Scope.parse("reseller:r2")
+        nov = Request(start="2026-11-01", end="2026-11-30")
+        resellers = run_report(store, "resellers", nov, as_r2).to_json()["sections"]
+        (company,) = resellers["companies"]
+        assert (company["company_id"], company["total_price_platform"]) == ("sub", "0.00")  # r1's era: not r2's
+        assert resellers["adjustments"] == []
+        services = run_report(store, "services", nov, as_r2).to_json()["sections"]
+        assert services["by_meter"] == [] and services["adjustments"] == []
     finally:
         store.close()

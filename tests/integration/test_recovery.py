@@ -6,6 +6,7 @@ event whose rating raises is dead-lettered while its batch is stored."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
 from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
+from omnimeter.sinks.shared import serve_store, store_key
 from omnimeter.streams import deadletter as dlq
 from omnimeter.streams.kafka_admin import group_lag
 from tests.integration.accounting import assert_exact_account
@@ -67,18 +69,21 @@ def test_sigterm_stops_within_10_s_while_the_store_is_down_and_nothing_is_lost(s
 
 
 def test_a_permanent_store_error_stops_the_worker_with_what_to_do(settings: Settings, tmp_path: Path) -> None:
-    from tests.faults.test_faults import _shared_store
-
-    with _shared_store(tmp_path) as port:
-        settings = settings.replace(ingest__flush_interval_s=0.2, clickhouse__url=f"omnimeter://127.0.0.1:{port}")
+    # the store is served from this process (as `omnimeter store serve` does), so the test can drop a table
+    # under the worker: the shared store refuses DDL from its clients
+    held = connect(f"chdb://{tmp_path / 'held'}", settings.clickhouse.database)
+    key = store_key(tmp_path / "held")
+    server = serve_store(held.client, "127.0.0.1", 0, key, settings.clickhouse.database)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"omnimeter://omnimeter:{key}@127.0.0.1:{server.server_address[1]}"
+        settings = settings.replace(ingest__flush_interval_s=0.2, clickhouse__url=url)
         ledger = Ledger()
         recs = _records(400, seed=6)
         produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs[:200], ledger)
         worker = WorkerProcess(settings).start()
         wait_caught_up(settings, timeout_s=120, worker=worker)
-        store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database, migrate=False)
-        store.command(f"DROP TABLE {store.db}.raw_events")
-        store.close()
+        held.command(f"DROP TABLE {held.db}.raw_events")
         produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs[200:], ledger)
         assert worker.proc is not None
         code = worker.proc.wait(30)
@@ -87,6 +92,9 @@ def test_a_permanent_store_error_stops_the_worker_with_what_to_do(settings: Sett
         last = [ln for ln in log.splitlines() if ln.startswith("omnimeter: ")]
         assert last and "raw_events" in last[-1] and "run the migrations" in last[-1], log
         assert "Traceback" not in log.split("omnimeter: worker stopped")[-1]
+    finally:
+        server.shutdown()
+        held.close()
 
 
 def test_a_dead_letter_above_the_request_limit_is_truncated_and_the_stream_goes_on(settings: Settings) -> None:

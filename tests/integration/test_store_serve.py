@@ -59,6 +59,22 @@ def test_the_key_is_required_and_only_the_clients_statements_run(
             "SELECT 1; DROP TABLE omnimeter.raw_events",
             "DROP TABLE omnimeter.raw_events",
             "SELECT 1 INTO OUTFILE '/tmp/x'",
+            # found by the red team: names hidden from a regex, quotes that swallow SQL, functions not listed
+            f"SELECT * FROM file/**/('{tmp_path}/secret.txt', 'LineAsString')",
+            f"SELECT * FROM `file`('{tmp_path}/secret.txt', 'LineAsString')",
+            f"SELECT * FROM \"file\"('{tmp_path}/secret.txt', 'LineAsString')",
+            f"SELECT * FROM file --x\n('{tmp_path}/secret.txt', 'LineAsString')",
+            f"SELECT * FROM file /* a /* nested */ comment */ ('{tmp_path}/secret.txt', 'LineAsString')",
+            f"SELECT 1 AS `x'`, * FROM file('{tmp_path}/secret.txt', 'LineAsString') WHERE '' = ''",
+            "SELECT 1 AS \"x'\"; CREATE TABLE default.pwn (a Int8) ENGINE=Memory; SELECT '1'",
+            f"SELECT file('{tmp_path}/secret.txt')",
+            "SELECT * FROM filesystem('/etc') LIMIT 3",
+            f"SELECT * FROM icebergLocal('{tmp_path}')",
+            f"SELECT 'pwned' INTO/**/OUTFILE '{tmp_path}/out.txt'",
+            f"WITH 1 AS x INSERT INTO FUNCTION file/**/('{tmp_path}/out.csv','CSV') SELECT 42",
+            "SELECT sum(number) FROM numbers(10) SETTINGS max_execution_time=0",
+            "SELECT 1 FORMAT JSON",
+            "SELECT 'unterminated",
         ],
         "command": [
             "CREATE TABLE omnimeter.evil (x Int8) ENGINE = Memory",
@@ -77,6 +93,11 @@ def test_the_key_is_required_and_only_the_clients_statements_run(
     insert = {"table": "system.query_log", "rows": [], "columns": [], "settings": {}}
     assert _post(addr, "insert", insert, key)[0] == 403
     assert _post(addr, "query", {"sql": "SELECT 1", "parameters": {}, "settings": {}}, key) == (200, "[[1]]")
+    assert not (tmp_path / "out.txt").exists() and not (tmp_path / "out.csv").exists()
+    pwn = {"sql": "SELECT count() FROM system.tables WHERE name IN ('pwn', 'evil')", "parameters": {}, "settings": {}}
+    assert _post(addr, "query", pwn, key) == (200, "[[0]]")
+    ok = {"sql": "SELECT count() FROM numbers(10) /* a comment */ -- another", "parameters": {}, "settings": {}}
+    assert _post(addr, "query", ok, key) == (200, "[[10]]")
 
 
 def test_a_stalled_body_does_not_block_other_clients(served: tuple[str, str, ClickHouseStore]) -> None:
