@@ -128,7 +128,7 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMNIMETER_API_", extra="ignore")
 
     secret: SecretStr = SecretStr("")  # signs API tokens (>= 32 bytes); empty: <data_dir>/api_secret
-    previous_secrets: SecretStr = SecretStr("")  # comma-separated keys that still verify after a rotation
+    previous_secrets: SecretStr = SecretStr("")  # comma-separated KEY@RETIRED_AT (Unix s): verify after a rotation
     oidc_issuer: str = ""  # the platform's identity provider: its tokens verify too when all three are set
     oidc_audience: str = ""
     oidc_jwks_url: str = ""

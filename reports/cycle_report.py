@@ -22,7 +22,7 @@ from omnimeter.pricing.cycles import cycle_of
 from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
 from omnimeter.reports.adjustments import cycle_charges
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
-from omnimeter.reports.period import Period
+from omnimeter.reports.period import Period, PeriodError, check_day
 from omnimeter.reports.query import Agg, fetch
 from omnimeter.reports.section import Section
 from omnimeter.reports.services import CARRIER_PREFIXES
@@ -37,7 +37,9 @@ def cycle_period(ctx: Context) -> tuple[datetime, datetime]:
     at = datetime.now(UTC)
     if ctx.request.cycle:
         try:
-            day = date.fromisoformat(ctx.request.cycle)
+            day = check_day(date.fromisoformat(ctx.request.cycle), "cycle")
+        except PeriodError:
+            raise
         except ValueError:
             raise ValueError(
                 f"cycle: expected a date inside the cycle (YYYY-MM-DD), got {ctx.request.cycle!r}"

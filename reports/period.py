@@ -84,13 +84,26 @@ def _instants(start: datetime, end: datetime, tz: str) -> Period:
     return Period(start.astimezone(z).date(), (end - timedelta(microseconds=1)).astimezone(z).date(), tz, start, end)
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(2149, 6, 5)  # inside ClickHouse's Date range in any zone
+
+
+def check_day(d: date, name: str) -> date:
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise PeriodError(f"{name}: dates from {FIRST_DAY} to {LAST_DAY}, got {d.isoformat()}")
+    return d
+
+
 def _parse(value: str, name: str, tz: str) -> date | datetime:
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            day: date | None = date.fromisoformat(value)
+        else:
+            day, dt = None, datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise PeriodError(f"{name}: expected YYYY-MM-DD or an ISO 8601 date-time, got {value!r}") from None
+    if day is not None:
+        return check_day(day, name)
+    check_day(dt.date(), name)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     if dt.second or dt.microsecond:

@@ -2,7 +2,8 @@
 
 Producer strings (names, ids, message fields) reach these outputs, so:
 * CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
-  carriage return; OWASP "CSV injection") get a leading ``'``, except numbers such as ``-1.00``;
+  carriage return, or holding ``;`` or ``,`` before one, for readers that split on either; OWASP "CSV
+  injection") get a leading ``'``, except numbers such as ``-1.00``; every cell is quoted;
 * table cells are plain text (never rich markup: ``[/bold]`` prints as written) with control characters
   (terminal escapes) replaced by ``?``.
 """
@@ -41,6 +42,7 @@ def _plain(v: Any) -> Any:
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_SPLIT_FORMULA = re.compile(r"[;,]\s*[=+\-@]")  # a spreadsheet splitting on ';' or ',' starts a cell there
 _NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -48,7 +50,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def csv_cell(v: Any) -> Any:
     """A CSV cell a spreadsheet shows as text, never runs."""
     v = _plain(v)
-    if isinstance(v, str) and v.startswith(_FORMULA) and not _NUMBER.match(v):
+    if isinstance(v, str) and ((v.startswith(_FORMULA) and not _NUMBER.match(v)) or _SPLIT_FORMULA.search(v)):
         return "'" + v
     return v
 
@@ -64,7 +66,7 @@ def render(sections: Sequence[Section], fmt: Format, console: Console | None = N
         return json.dumps(doc, indent=2, ensure_ascii=False)
     if fmt is Format.CSV:
         buf = io.StringIO()
-        w = csv.writer(buf)
+        w = csv.writer(buf, quoting=csv.QUOTE_ALL)  # a cell never splits, whatever the reader's separator
         for s in sections:
             w.writerow(["section", *map(csv_cell, s.columns)])
             for r in s.rows:

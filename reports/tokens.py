@@ -1,26 +1,32 @@
 """API tokens: standard JWTs (RFC 7519, HS256) carrying a scope and a role.
 
-Claims: `sub` (who it was issued to), `scope` (platform, reseller:ID, tenant:ID), `role`
-(reports/scope.py), `iat`, `exp` (default 30 days, at least 60 s, at most 366 days: no token is
-permanent), `jti` (its id, for revoking it alone); the header's `kid` names the key that signed it.
+Claims: `sub` (who it was issued to), `scope` (platform, reseller:ID, tenant:ID), `role` (reports/scope.py),
+`iat`, `exp` (default 30 days, at least 60 s, at most 366 days: no token is permanent), `jti` (its id, for
+revoking it alone); the header's `kid` names the key that signed it.
 
-Keys: the current key signs; previous keys still verify, so a rotation does not sign everyone out.
-The current key is OMNIMETER_API_SECRET, else ``<data dir>/api_secret`` (created on first use, mode
-0600); previous keys are OMNIMETER_API_PREVIOUS_SECRETS (comma-separated) and the lines of
-``<data dir>/api_secret.previous`` (`omnimeter token rotate` moves the file key there). A key shorter than
-32 bytes is refused. Revoked token ids are the lines of ``<data dir>/revoked_tokens``
-(`omnimeter token revoke JTI`), re-read when the file changes.
+Keys: the current key signs; previous keys still verify, so a rotation does not sign everyone out. The current
+key is OMNIMETER_API_SECRET, else ``<data dir>/api_secret`` (created on first use, mode 0600); previous keys
+are OMNIMETER_API_PREVIOUS_SECRETS (comma-separated ``KEY@RETIRED_AT`` in Unix seconds) and the lines of
+``<data dir>/api_secret.previous`` (``KEY RETIRED_AT``; `omnimeter token rotate` moves the file key there). A
+previous key verifies only tokens whose `iat` is before it retired, and none once `MAX_VALID_S` has passed
+since (a token minted with a leaked key after the rotation is refused; to cut off back-dated ones at once,
+delete the key's line). A key shorter than 32 bytes is refused. `iat` and `exp`
+must be integers and a token may not outlive `MAX_VALID_S`. Revoked token ids are the lines of ``<data
+dir>/revoked_tokens`` (`omnimeter token revoke JTI`), re-read when the file changes.
 
 Tokens of the platform's identity provider (OIDC) verify too, when an issuer, audience and JWKS URL are
-configured (OMNIMETER_API_OIDC_*): RS256/ES256 against the provider's published keys, the scope and role
-read from configurable claims.
+configured (OMNIMETER_API_OIDC_*): RS256/ES256 against the provider's published keys, the scope and role read
+from configurable claims.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import os
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -40,7 +46,9 @@ DEFAULT_VALID_S = 30 * 86_400
 MIN_VALID_S = 60
 MAX_VALID_S = 366 * 86_400
 MIN_SECRET_BYTES = 32
+JWKS_COOLDOWN_S = 30.0
 _REQUIRED = ["sub", "scope", "role", "iat", "exp", "jti"]
+log = logging.getLogger(__name__)
 
 
 class InvalidToken(BadInput):
@@ -61,27 +69,66 @@ class Oidc:
     role_claim: str = "omnimeter_role"
 
 
+@dataclass(frozen=True)
+class Retired:
+    key: bytes
+    at: float  # Unix seconds: tokens it signed at or after this are refused
+
+
 @dataclass
 class Keyring:
     """The keys that sign and verify, and the token ids revoked."""
 
     current: bytes
-    previous: Sequence[bytes] = ()
+    previous: Sequence[Retired] = ()
     revoked_file: Path | None = None
     oidc: Oidc | None = None
     _revoked: frozenset[str] = field(default=frozenset(), repr=False)
     _revoked_mtime: float = field(default=-1.0, repr=False)
-    _jwks: Any = field(default=None, repr=False)
+    _provider_keys: dict[str, Any] = field(default_factory=dict, repr=False)
+    _fetched_at: float = field(default=float("-inf"), repr=False)
+    _fetching: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        for k in (self.current, *self.previous):
+        for k in (self.current, *(r.key for r in self.previous)):
             _check_strength(k)
 
-    def key(self, kid: str) -> bytes | None:
-        for k in (self.current, *self.previous):
-            if key_id(k) == kid:
-                return k
+    def key(self, kid: str, now: float | None = None) -> tuple[bytes, float | None] | None:
+        """The key named `kid` and, for a previous key, when it retired (None: the current key)."""
+        if key_id(self.current) == kid:
+            return self.current, None
+        at = time.time() if now is None else now
+        for r in self.previous:
+            if key_id(r.key) == kid and at < r.at + MAX_VALID_S:
+                return r.key, r.at
         return None
+
+    def provider_key(self, token: str) -> Any:
+        """The identity provider's key for `token`. Its key set is fetched (1 s timeout) at most once per
+        `JWKS_COOLDOWN_S`, by one request at a time; the others, and every request while the provider is
+        down, are answered from the cached set at once (an unknown kid is refused)."""
+        assert self.oidc is not None
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise InvalidToken("not a token") from None
+        if not isinstance(kid, str) or not kid or len(kid) > 200:
+            raise InvalidToken("identity provider token without a usable kid")
+        now = time.monotonic()
+        if kid not in self._provider_keys and now - self._fetched_at >= JWKS_COOLDOWN_S:
+            if self._fetching.acquire(blocking=False):
+                try:
+                    self._fetched_at = now
+                    client = jwt.PyJWKClient(self.oidc.jwks_url, cache_jwk_set=False, timeout=1)
+                    self._provider_keys = {k.key_id: k.key for k in client.get_signing_keys() if k.key_id}
+                except jwt.PyJWKClientError as e:
+                    log.warning("identity provider keys not fetched from %s: %s", self.oidc.jwks_url, e)
+                finally:
+                    self._fetching.release()
+        key = self._provider_keys.get(kid)
+        if key is None:
+            raise InvalidToken("identity provider key: unknown kid")
+        return key
 
     def revoked(self) -> frozenset[str]:
         if self.revoked_file is None:
@@ -138,11 +185,22 @@ def load_keyring(
     previous: Sequence[SecretStr | str] = (),
     oidc: Oidc | None = None,
 ) -> Keyring:
-    old = [p.get_secret_value() if isinstance(p, SecretStr) else p for p in previous]
+    old: list[Retired] = []
+    for p in previous:
+        text = p.get_secret_value() if isinstance(p, SecretStr) else p
+        old.append(_retired(text.replace("@", " "), "OMNIMETER_API_PREVIOUS_SECRETS"))
     kept = data_dir / "api_secret.previous"
     if kept.exists():
-        old += kept.read_text().split()
-    return Keyring(load_secret(data_dir, configured), [o.encode() for o in old if o], data_dir / "revoked_tokens", oidc)
+        old += [_retired(line, str(kept)) for line in kept.read_text().splitlines() if line.strip()]
+    return Keyring(load_secret(data_dir, configured), old, data_dir / "revoked_tokens", oidc)
+
+
+def _retired(text: str, where: str) -> Retired:
+    key, _, at = text.strip().rpartition(" ")
+    try:
+        return Retired(key.encode(), float(at))
+    except ValueError:
+        raise ConfigError(f"{where}: expected KEY and the Unix time it retired, got a line without one") from None
 
 
 def keyring_for(settings: Settings) -> Keyring:
@@ -162,7 +220,7 @@ def rotate(data_dir: Path) -> str:
     old = load_secret(data_dir)
     with (data_dir / "api_secret.previous").open("a") as f:
         os.chmod(f.name, 0o600)
-        f.write(old.decode() + "\n")
+        f.write(f"{old.decode()} {int(time.time()) + 1}\n")  # iat has whole seconds
     path.unlink()
     return key_id(load_secret(data_dir))
 
@@ -205,10 +263,12 @@ def claims_of(keys: bytes | Keyring, token: str, now: float | None = None) -> di
     except jwt.PyJWTError:
         raise InvalidToken("not a token") from None
     kid = header.get("kid")
-    key = ring.key(kid) if isinstance(kid, str) else None
+    found = ring.key(kid, now) if isinstance(kid, str) else None
     try:
-        if key is not None:
-            claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": _REQUIRED, "verify_exp": False})
+        if found is not None:
+            options = {"require": _REQUIRED, "verify_exp": False, "verify_iat": False}
+            claims = jwt.decode(token, found[0], algorithms=[ALGORITHM], options=options)
+            _check_times(claims, found[1])
         elif ring.oidc is not None and header.get("alg") in ("RS256", "ES256"):
             claims = _oidc_claims(ring, token)
         else:
@@ -217,24 +277,32 @@ def claims_of(keys: bytes | Keyring, token: str, now: float | None = None) -> di
         raise InvalidToken("bad signature") from None
     except jwt.PyJWTError as e:
         raise InvalidToken(f"unreadable token: {e}") from None
-    if (now if now is not None else time.time()) >= float(claims["exp"]):
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        raise InvalidToken("unreadable token: exp must be a number of seconds")
+    if (now if now is not None else time.time()) >= exp:
         raise InvalidToken("token expired")
     if claims.get("jti") in ring.revoked():
         raise InvalidToken("token revoked")
     return claims
 
 
+def _check_times(claims: dict[str, Any], retired_at: float | None) -> None:
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if type(iat) is not int or type(exp) is not int:
+        raise InvalidToken("unreadable token: iat and exp must be integers")
+    if exp - iat > MAX_VALID_S or exp <= iat:
+        raise InvalidToken("unreadable token: lifetime out of bounds")
+    if retired_at is not None and iat >= retired_at:
+        raise InvalidToken("bad signature: signed by a retired key after it retired")
+
+
 def _oidc_claims(ring: Keyring, token: str) -> dict[str, Any]:
     assert ring.oidc is not None
     o = ring.oidc
-    if ring._jwks is None:
-        ring._jwks = jwt.PyJWKClient(o.jwks_url, cache_keys=True, lifespan=300, timeout=5)
-    try:
-        signing = ring._jwks.get_signing_key_from_jwt(token)
-    except jwt.PyJWKClientError as e:
-        raise InvalidToken(f"identity provider key: {e}") from None
+    signing = ring.provider_key(token)
     raw = jwt.decode(
-        token, signing.key, algorithms=["RS256", "ES256"], audience=o.audience, issuer=o.issuer,
+        token, signing, algorithms=["RS256", "ES256"], audience=o.audience, issuer=o.issuer,
         options={"require": ["sub", "iat", "exp"], "verify_exp": False},
     )  # fmt: skip
     if o.scope_claim not in raw:

@@ -25,3 +25,10 @@ def test_table_cells_are_plain_text_without_control_characters() -> None:
     out = render([Section("users", ["a", "b", "c", "d"], rows)], Format.TABLE)
     assert "[/bold]" in out and "[red]x[/red]" in out  # printed as written, no crash
     assert "\x1b" not in out and "\x07" not in out and "a?[2Jb" in out
+
+
+def test_cells_a_semicolon_spreadsheet_would_split_into_a_formula_are_text() -> None:
+    out = render([Section("users", ["id"], [["agent7;=cmd|' /C calc'!A0"], ["a, +1"], ["plain; text"]])], Format.CSV)
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert [r[1] for r in rows] == ["'agent7;=cmd|' /C calc'!A0", "'a, +1", "plain; text"]
+    assert out.splitlines()[1].startswith('"users","')  # every cell quoted

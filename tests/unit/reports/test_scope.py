@@ -54,9 +54,22 @@ def test_tenants_never_read_the_resellers_report_and_unit_roles_read_unit_report
 def test_a_thousand_year_report_is_refused_before_any_query() -> None:
     started = time.monotonic()
     with pytest.raises(PeriodError, match="period: at most 1830 days"):
-        check_size(resolve("custom", "1000-01-01", "2999-12-31", "UTC"), GroupBy.DAY)
+        check_size(resolve("custom", "1971-01-01", "2149-01-01", "UTC"), GroupBy.DAY)  # 178 years
     with pytest.raises(PeriodError, match="group_by: 731 day buckets"):
         check_size(resolve("custom", "2024-01-01", "2025-12-31", "UTC"), GroupBy.DAY)
     check_size(resolve("custom", "2024-01-01", "2025-12-31", "UTC"), GroupBy.WEEK)  # 105 weeks: fine
     check_size(resolve("custom", "2024-01-01", "2025-12-31", "UTC"), None)  # not a bucketed report
     assert time.monotonic() - started < 1.0
+
+
+OUT_OF_RANGE = [
+    ("0001-01-01", "0001-01-31", "UTC"),
+    ("9999-12-01", "9999-12-31", "Asia/Tokyo"),
+    ("1969-12-31", "1970-01-05", "UTC"),
+]
+
+
+@pytest.mark.parametrize(("start", "end", "tz"), OUT_OF_RANGE)
+def test_dates_outside_the_stores_range_are_a_clear_400(start: str, end: str, tz: str) -> None:
+    with pytest.raises(PeriodError, match=r"(from|to): dates from 1970-01-02 to 2149-06-05, got"):
+        resolve("custom", start, end, tz)

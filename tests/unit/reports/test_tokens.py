@@ -158,3 +158,57 @@ def test_tokens_of_the_platforms_identity_provider_verify_against_its_jwks(
 def test_bad_scopes_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="scope"):
         Scope.parse(text)
+
+
+def test_a_retired_key_cannot_mint_new_tokens_and_odd_times_are_refused(tmp_path: Path) -> None:
+    leaked = load_keyring(tmp_path).current
+    rotate(tmp_path)
+    ring = load_keyring(tmp_path)
+    now = int(time.time())
+
+    def minted(key: bytes, **claims: object) -> str:
+        doc = {"sub": "x", "scope": "platform", "role": "billing_admin", "iat": now, "exp": now + 3600,
+               "jti": "j", **claims}  # fmt: skip
+        return jwt.encode(doc, key, algorithm="HS256", headers={"kid": jwt.get_unverified_header(
+            issue(Keyring(key), Scope.parse("platform")))["kid"]})  # fmt: skip
+
+    with pytest.raises(InvalidToken, match="retired"):
+        verify(ring, minted(leaked, iat=now + 5))  # after the rotation, with the leaked key
+    assert verify(ring, minted(leaked, iat=now - 60, exp=now + 3600)).kind is Kind.PLATFORM  # issued before
+    current = ring.current
+    for bad in ({"exp": "inf"}, {"exp": "nan"}, {"exp": [1]}, {"iat": 1.5}, {"exp": now + 400 * 86_400}):
+        with pytest.raises(InvalidToken):
+            verify(ring, minted(current, **bad))
+
+
+def test_an_identity_provider_that_hangs_delays_no_request_for_long(tmp_path: Path) -> None:
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/jwks.json"
+    ring = Keyring(SECRET, oidc=Oidc("https://sso.example.com", "omnimeter", url))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode({"sub": "a", "iat": 1, "exp": 2}, key, algorithm="RS256", headers={"kid": "k-unknown"})
+    started = time.monotonic()
+    results = []
+
+    def attempt() -> None:
+        try:
+            verify(ring, token)
+        except InvalidToken as e:
+            results.append(str(e))
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and all("unknown kid" in r for r in results)
+    assert time.monotonic() - started < 2.5  # one 1 s fetch, the others answered from the cache at once
+    started = time.monotonic()
+    with pytest.raises(InvalidToken):
+        verify(ring, token)  # within the cooldown: no fetch at all
+    assert time.monotonic() - started < 0.2
+    silent.close()
