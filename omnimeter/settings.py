@@ -18,6 +18,7 @@ masked (`mask_url`). Imports nothing of the project but the error tree.
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -118,8 +119,20 @@ class IngestSettings(BaseSettings):
     flush_interval_s: float = Field(default=1.0, gt=0)
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     dedupe_window_days: int = Field(default=35, ge=1)
-    max_future_skew_s: int = Field(default=300, ge=0)
+    max_future_skew_s: int = Field(default=300, ge=0, le=366 * 24 * 3600)  # schemas.bounds.MAX_FUTURE_SKEW
+    # Events before this are dead-lettered (time_out_of_range): a zero timestamp (1970-01-01) is a producer
+    # bug, not usage. Not before 1971-01-01 (schemas.bounds.EARLIEST_EVENT_TIME: the Date column's range).
+    min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
+
+    @field_validator("min_event_time")
+    @classmethod
+    def _min_event_time_in_range(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2000-01-01T00:00:00Z")
+        if v < datetime(1971, 1, 1, tzinfo=UTC):
+            raise ValueError("must not be before 1971-01-01T00:00:00Z (billing cycles must start after 1970-01-01)")
+        return v
 
 
 class ApiSettings(BaseSettings):

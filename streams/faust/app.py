@@ -40,7 +40,7 @@ def ingest_config(settings: Settings) -> IngestConfig:
     return IngestConfig(
         batch_max_events=i.batch_max_events,
         flush_interval_s=i.flush_interval_s,
-        limits=ParseLimits(i.max_record_bytes, timedelta(seconds=i.max_future_skew_s)),
+        limits=ParseLimits(i.max_record_bytes, timedelta(seconds=i.max_future_skew_s), i.min_event_time),
     )
 
 
@@ -126,6 +126,7 @@ def create_app(
                     msg.value,
                     list(msg.headers or ()),
                     ack=_acker(stream, event),
+                    key=msg.key,
                 )
             )
 
