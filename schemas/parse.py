@@ -142,59 +142,62 @@ class _DupDict(dict[str, Any]):
     duplicate: str = ""
 
 
-class _Suspicion:
-    """Set while parsing when something is found that the path search must locate afterwards."""
+# Found while parsing: a duplicate key or a non-finite number (any thread: a change means "look").
+_SUSPICIONS = [0]
 
-    __slots__ = ("found",)
 
-    def __init__(self) -> None:
-        self.found = False
+def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(items)
+    if len(d) == len(items):
+        return d
+    _SUSPICIONS[0] += 1
+    dup = _DupDict(d)
+    names: set[str] = set()
+    for k, _ in items:
+        if k in names:
+            dup.duplicate = k
+            break
+        names.add(k)
+    return dup
+
+
+def _constant(name: str) -> float:  # NaN, Infinity, -Infinity
+    _SUSPICIONS[0] += 1
+    return float(name)
+
+
+def _float(text: str) -> float:
+    f = float(text)
+    if math.isinf(f):  # 1e400
+        _SUSPICIONS[0] += 1
+    return f
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
+_CONTAINERS = (dict, list, _DupDict)
 
 
 def _loads(raw: bytes) -> tuple[Any, bool]:
-    """Parse `raw` once. Returns the document and whether it holds a duplicate key or a non-finite
-    number (located per element by `_strict_problem`). Raises ValueError when it is not JSON or nested
+    """Parse `raw` once. Returns the document and whether it may hold a duplicate key or a non-finite
+    number (located per element by `_strict_problem`). Raises ValueError when it is not JSON or is nested
     deeper than MAX_JSON_DEPTH."""
-    seen = _Suspicion()
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        d = dict(items)
-        if len(d) != len(items):
-            seen.found = True
-            dup = _DupDict(d)
-            names: set[str] = set()
-            for k, _ in items:
-                if k in names:
-                    dup.duplicate = k
-                    break
-                names.add(k)
-            return dup
-        return d
-
-    def constant(name: str) -> float:
-        seen.found = True
-        return float(name)
-
-    def number(text: str) -> float:
-        f = float(text)
-        if math.isinf(f):  # 1e400
-            seen.found = True
-        return f
-
-    doc = json.loads(raw, object_pairs_hook=pairs, parse_constant=constant, parse_float=number)
-    _check_depth(doc)
-    return doc, seen.found
+    before = _SUSPICIONS[0]
+    doc = _DECODER.decode(raw.decode("utf-8"))
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:  # else it cannot be that deep
+        _check_depth(doc)
+    return doc, _SUSPICIONS[0] != before
 
 
 def _check_depth(doc: Any) -> None:
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """Level by level (no recursion): a list of the containers at each depth."""
+    level, depth = [doc], 1
+    while level:
         if depth > MAX_JSON_DEPTH:
             raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-        for v in node.values() if isinstance(node, dict) else node if isinstance(node, list) else ():
-            if isinstance(v, dict | list):
-                stack.append((v, depth + 1))
+        below: list[Any] = []
+        for node in level:
+            below += [v for v in (node if type(node) is list else node.values()) if type(v) in _CONTAINERS]
+        level, depth = below, depth + 1
 
 
 def _strict_problem(item: Any) -> tuple[RejectReason, str, str] | None:
