@@ -138,7 +138,10 @@ class WorkerMetrics:
             registry=r,
         )
         self.reference_refused = Counter(
-            "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
+            "omnimeter_reference_refused_total",
+            "Reference data versions refused (reason: invalid, too_large, too_deep, alias, not_utf8, error)",
+            ["kind", "reason"],
+            registry=r,
         )
         self.paused = Gauge("omnimeter_worker_paused", "1 while consumption is paused by an operator", registry=r)
         self.up_since = Gauge("omnimeter_worker_start_time_seconds", "Start time of the worker", registry=r)

@@ -3,7 +3,9 @@
 `omnimeter directory apply` / `prices apply` validate a YAML file and publish its text under the key
 ``directory`` or ``prices``; every worker reads the topic from the start at boot and follows it, so all
 workers rate with the same versions. A value that does not validate (published by something that skipped
-the CLI's checks) is refused: the worker keeps the last good version and counts the refusal.
+the CLI's checks) is refused: the worker keeps the last good version and counts the refusal. Whatever a
+value holds (a YAML bomb, a parser crash), applying it never raises: every exception is a refusal with a
+reason from `REFUSAL_REASONS` and one log line, and later valid versions still apply, at boot as later.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from omnimeter.schemas.problems import ReferenceDataError
 log = logging.getLogger(__name__)
 
 KINDS: dict[str, Callable[[str, str], object]] = {"directory": parse_directory, "prices": parse_price_books}
+# Reasons of a refused version (a metric label: a closed set). ReferenceDataError carries the first four.
+REFUSAL_REASONS = ("invalid", "too_large", "too_deep", "alias", "not_utf8", "error")
 
 
 def version_of(text: str) -> str:
@@ -79,7 +83,7 @@ class ReferenceData:
         bootstrap: str,
         topic: str,
         on_applied: Callable[[Applied], None] | None = None,
-        on_refused: Callable[[str, str], None] | None = None,
+        on_refused: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.bootstrap, self.topic = bootstrap, topic
         self.on_applied, self.on_refused = on_applied, on_refused
@@ -138,14 +142,18 @@ class ReferenceData:
         assert self._consumer is not None
         try:
             while not self._stop.is_set():
-                msg = self._consumer.poll(0.5)
-                if msg is None:
-                    continue
-                if msg.error():
-                    if msg.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("reference topic: %s", msg.error())
-                    continue
-                self._take(msg.key(), msg.value())
+                try:
+                    msg = self._consumer.poll(0.5)
+                    if msg is None:
+                        continue
+                    if msg.error():
+                        if msg.error().code() != KafkaError._PARTITION_EOF:
+                            log.warning("reference topic: %s", msg.error())
+                        continue
+                    self._take(msg.key(), msg.value())
+                except Exception:  # the thread must outlive any record: later versions still apply
+                    log.exception("reading the reference topic failed; going on")
+                    time.sleep(1.0)
         finally:
             self._consumer.close()
 
@@ -153,19 +161,36 @@ class ReferenceData:
         kind = (key or b"").decode(errors="replace")
         if kind not in KINDS or value is None:
             return
-        text = value.decode("utf-8", errors="replace")
-        version = version_of(text)
+        version = hashlib.sha256(value).hexdigest()[:16]
         if self.version(kind) == version:
             return
         try:
+            text = value.decode("utf-8")
             parsed = parse(kind, text, f"{self.topic}/{kind}@{version}")
+        except UnicodeDecodeError as e:
+            self._refuse(kind, version, "not_utf8", f"not UTF-8 at byte {e.start}")
+            return
         except ReferenceDataError as e:
-            log.error("refused %s version %s, keeping %s: %s", kind, version, self.version(kind) or "none", e)
-            if self.on_refused:
-                self.on_refused(kind, str(e))
+            self._refuse(kind, version, e.reason if e.reason in REFUSAL_REASONS else "invalid", str(e))
+            return
+        except Exception as e:  # a crash of the parser on hostile input: refused, never fatal
+            self._refuse(kind, version, "error", f"{type(e).__name__}: {e}")
             return
         applied = Applied(kind, version, text, parsed, datetime.now(UTC))
         self._current = {**self._current, kind: applied}
         log.info("applied %s version %s", kind, version)
         if self.on_applied:
-            self.on_applied(applied)
+            try:
+                self.on_applied(applied)
+            except Exception:
+                log.exception("after applying %s version %s", kind, version)
+
+    def _refuse(self, kind: str, version: str, reason: str, message: str) -> None:
+        first = " ".join(message.split())[:500]  # one line, bounded
+        log.error("refused %s version %s (%s), keeping %s: %s", kind, version, reason,
+                  self.version(kind) or "none", first)  # fmt: skip
+        if self.on_refused:
+            try:
+                self.on_refused(kind, reason, first)
+            except Exception:
+                log.exception("counting a refused %s version", kind)

@@ -105,14 +105,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from omnimeter.cli.reference_file import read_reference_file
     from omnimeter.streams.reference import publish
 
     settings = _settings(args)
     path = Path(args.file)
     kind = "directory" if args.command == "directory" else "prices"
-    version = publish(
-        settings.kafka.bootstrap, settings.topics.reference, kind, path.read_text(encoding="utf-8"), str(path)
-    )
+    text = read_reference_file(path)  # refused in one line before reading a file over the size bound
+    version = publish(settings.kafka.bootstrap, settings.topics.reference, kind, text, str(path))
     print(f"applied {kind} version {version} from {path}")
     return 0
 

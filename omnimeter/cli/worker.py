@@ -46,7 +46,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     reference = ReferenceData(
         settings.kafka.bootstrap,
         settings.topics.reference,
-        on_refused=lambda kind, _msg: metrics.reference_refused.labels(kind).inc(),
+        on_refused=lambda kind, reason, _msg: metrics.reference_refused.labels(kind, reason).inc(),
     )
     reference.start()
     if reference.directory is None or reference.books is None:
