@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from omnimeter.pricing.books import PriceBooks, parse_price_books
 from omnimeter.schemas.directory import Directory, parse_directory
 from omnimeter.schemas.problems import ReferenceDataError
+from omnimeter.streams.kafka_clients import Kafka, confluent_config
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,20 @@ def parse(kind: str, text: str, source: str) -> object:
     return KINDS[kind](text, source)
 
 
-def publish(bootstrap: str, topic: str, kind: str, text: str, source: str) -> str:
+def publish(kafka: Kafka, topic: str, kind: str, text: str, source: str) -> str:
     """Validate and publish; returns the version. Raises ReferenceDataError listing every problem."""
     parse(kind, text, source)
     version = version_of(text)
     p = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "log_level": 3,
-            "compression.type": "zstd",
-            "message.max.bytes": 16 * 1024 * 1024,
-        }
+        confluent_config(
+            kafka,
+            **{
+                "enable.idempotence": True,
+                "log_level": 3,
+                "compression.type": "zstd",
+                "message.max.bytes": 16 * 1024 * 1024,
+            },
+        )
     )
     errors: list[object] = []
     p.produce(
@@ -80,12 +83,12 @@ class ReferenceData:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: Kafka,
         topic: str,
         on_applied: Callable[[Applied], None] | None = None,
         on_refused: Callable[[str, str, str], None] | None = None,
     ) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
+        self.kafka, self.topic = kafka, topic
         self.on_applied, self.on_refused = on_applied, on_refused
         self._current: dict[str, Applied] = {}
         self._stop = threading.Event()
@@ -111,12 +114,14 @@ class ReferenceData:
 
     def start(self, timeout_s: float = 30.0) -> None:
         c = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"omnimeter-reference-{time.time_ns()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-            }
+            confluent_config(
+                self.kafka,
+                **{
+                    "group.id": f"omnimeter-reference-{time.time_ns()}",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                },
+            )
         )
         md = c.list_topics(self.topic, timeout=timeout_s)
         parts = sorted(md.topics[self.topic].partitions) if self.topic in md.topics else []

@@ -31,7 +31,7 @@ def cmd_kafka(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "topics":  # any broker, e.g. in docker-compose
-        created = ensure_topics(settings.kafka.bootstrap, topic_specs(settings.topics))
+        created = ensure_topics(settings.kafka, topic_specs(settings.topics))
         print(f"created: {', '.join(created) or 'none (all exist)'}")
         return 0
     from omnimeter.cli.localkafka import LocalKafka
@@ -77,7 +77,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     ledger = produce(
         recs,
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.topics.usage,
         rate=rate / max(args.batch_size, 1),
         total=None,
@@ -112,7 +112,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     path = Path(args.file)
     kind = "directory" if args.command == "directory" else "prices"
     text = read_reference_file(path)  # refused in one line before reading a file over the size bound
-    version = publish(settings.kafka.bootstrap, settings.topics.reference, kind, text, str(path))
+    version = publish(settings.kafka, settings.topics.reference, kind, text, str(path))
     print(f"applied {kind} version {version} from {path}")
     return 0
 
@@ -297,7 +297,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         except NoReferenceData:
             tenants = []
         k = settings.kafka
-        kafka = None if args.no_kafka else (k.bootstrap, k.consumer_group, settings.topics.usage)
+        kafka = None if args.no_kafka else (k, k.consumer_group, settings.topics.usage)
         diffs = reconcile(store, tenants, start, end, kafka)
     finally:
         store.close()

@@ -42,9 +42,9 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
             settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
             Dashboard(store, secret), faults,
         )  # fmt: skip
-    lag = LagPoller(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
+    lag = LagPoller(settings.kafka, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.topics.reference,
         on_refused=lambda kind, reason, _msg: metrics.reference_refused.labels(kind, reason).inc(),
     )

@@ -26,6 +26,7 @@ from omnimeter.streams.faust.rebalance import RebalanceHook
 from omnimeter.streams.faust.windows import WindowCache
 from omnimeter.streams.flush import Flush, FlushPolicy
 from omnimeter.streams.ingest import IngestConfig, IngestStage
+from omnimeter.streams.kafka_clients import faust_credentials
 from omnimeter.streams.metrics import WorkerMetrics
 from omnimeter.streams.mirror import ReferenceMirror
 from omnimeter.streams.rate import RateStage
@@ -62,6 +63,7 @@ def create_app(
     app = faust.App(
         settings.kafka.consumer_group,
         broker=f"kafka://{settings.kafka.bootstrap}",
+        broker_credentials=faust_credentials(settings.kafka),
         datadir=str(datadir),
         store="rocksdb://",
         web_enabled=False,
@@ -101,7 +103,7 @@ def create_app(
     # The guard also tells the hook when records of a new generation arrive (before Faust's signals, or
     # after, whichever is first).
     guard = GapGuard(
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.kafka.consumer_group,
         app.consumer.seek,
         metrics,
