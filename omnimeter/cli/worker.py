@@ -46,6 +46,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     reference = ReferenceData(
         settings.kafka,
         settings.topics.reference,
+        on_applied=lambda a: metrics.reference_applied(a.kind, a.version),
         on_refused=lambda kind, reason, _msg: metrics.reference_refused.labels(kind, reason).inc(),
     )
     reference.start()
