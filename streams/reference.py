@@ -162,6 +162,17 @@ class ReferenceData:
         finally:
             self._consumer.close()
 
+    def restore(self, kind: str, text: str, origin: str) -> bool:
+        """Apply `text` (the last version this deployment applied, from ClickHouse's reference_versions)
+        when the topic gave no good version of `kind`: compaction keeps only the newest record per key, so a
+        refused newest record would otherwise leave a restarted worker without reference data. Validated
+        like any version; returns whether it applied."""
+        if self.applied(kind) is not None:
+            return False
+        log.warning("no good %s version on %s: restoring the last applied one from %s", kind, self.topic, origin)
+        self._take(kind.encode(), text.encode())
+        return self.applied(kind) is not None
+
     def _take(self, key: bytes | None, value: bytes | None) -> None:
         kind = (key or b"").decode(errors="replace")
         if kind not in KINDS or value is None:

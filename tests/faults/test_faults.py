@@ -32,7 +32,7 @@ from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.rating import MemoryState, Rater
 from omnimeter.schemas.directory import parse_directory
 from omnimeter.sinks.clickhouse import connect
-from omnimeter.streams.kafka_admin import group_lag
+from omnimeter.streams.kafka_admin import TopicSpec, ensure_topics, group_lag
 from omnimeter.streams.reference import version_of
 from tests.conftest import _cache_dir, free_port
 from tests.faults.harness import Scenario
@@ -272,17 +272,24 @@ def _hostile_reference(run: Scenario) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def _produce_reference(run: Scenario, items: list[tuple[str, bytes]]) -> None:
+def _produce_reference(run: Scenario, items: list[tuple[str, bytes]], topic: str = "") -> None:
     """Raw records on the reference topic, as something that skipped the CLI's checks would write them."""
     p = Producer({"bootstrap.servers": run.settings.kafka.bootstrap, "message.max.bytes": 2_000_000})
     for kind, value in items:
-        p.produce(run.settings.topics.reference, value, kind.encode())
+        p.produce(topic or run.settings.topics.reference, value, kind.encode())
     assert p.flush(30) == 0
 
 
-def _metrics(run: Scenario, worker: WorkerProcess) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.worker.web_port}/metrics", timeout=5) as r:
-        return r.read().decode()
+def _metrics(run: Scenario, worker: WorkerProcess, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.worker.web_port}/metrics", timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: Path) -> None:
@@ -294,13 +301,15 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
     recs = run.traffic(3_000, seed=67, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
     hostile = _hostile(datetime.now(UTC))
     reference = _hostile_reference(run)
+    n = len(recs)
+    warm, mixed, after, restarted = n // 10, n * 6 // 10, n * 75 // 100, n * 88 // 100
     worker = run.worker()
-    run.produce(recs[:200])
+    run.produce(recs[:warm])
     run.wait_committed(worker, 1)
     # hostile records and hostile reference versions interleaved with live traffic
-    step = 1300 // len(hostile)
+    step = (mixed - warm) // len(hostile)
     for k, (name, rec) in enumerate(hostile):
-        run.produce([*recs[200 + k * step : 200 + (k + 1) * step], rec])
+        run.produce([*recs[warm + k * step : warm + (k + 1) * step], rec])
         run.faults[f"{name} -> {', '.join(sorted(set(rec.malformed)))}"] += 1
         if k < len(reference):
             _produce_reference(run, [reference[k][1:]])
@@ -311,7 +320,7 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
     later = run.tmp / "prices-later.yaml"
     later.write_text(run.prices.read_text() + "\n# re-applied after hostile versions\n")
     run.apply("prices", later)
-    run.produce(recs[200 + len(hostile) * step : 1500])
+    run.produce(recs[warm + len(hostile) * step : after])
     last_sent = time.monotonic()
     wait_caught_up(run.settings, timeout_s=60, worker=worker)
     caught_up_s = time.monotonic() - last_sent
@@ -330,11 +339,21 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
     assert f"applied prices version {version_of(later.read_text())}" in log
     # a restarted worker boots with the last good versions and rates the rest
     worker = run.worker()
-    run.produce(recs[1500:])
+    run.produce(recs[after:restarted])
     wait_caught_up(run.settings, timeout_s=120, worker=worker)
-    assert f'omnimeter_reference_version_info{{kind="prices",version="{version_of(later.read_text())}"}} 1.0' in (
-        _metrics(run, worker)
-    )
+    in_force = f'omnimeter_reference_version_info{{kind="prices",version="{version_of(later.read_text())}"}} 1.0'
+    assert in_force in _metrics(run, worker)
+    run.finish(worker)
+    # compaction keeps only a key's newest record: a reference topic whose newest versions are refused ones
+    # holds no good version at all; a worker booting on it restores the last applied ones from the store
+    compacted = f"{run.settings.topics.reference}-compacted"
+    ensure_topics(run.settings.kafka.bootstrap, [TopicSpec(compacted, 1, {"cleanup.policy": "compact"})])
+    _produce_reference(run, [("prices", b"books: [{id: x}]"), ("directory", b"&a x")], topic=compacted)
+    worker = run.worker(topics__reference=compacted)
+    run.produce(recs[restarted:])
+    wait_caught_up(run.settings, timeout_s=120, worker=worker)
+    assert in_force in _metrics(run, worker)
+    run.faults["reference topic holding only refused versions -> last applied restored from the store"] += 1
     run.finish(worker)
     assert worker.proc is not None and worker.proc.returncode == 0
     run.verify()  # every hostile record is in rejected_events and on the DLQ topic with its reason

@@ -51,3 +51,13 @@ def test_a_crashing_callback_or_parser_is_a_refusal(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(reference.KINDS, "prices", boom)
     ref._take(b"prices", b"books: []")
     assert refused == ["error"] and ref.books is None
+
+
+def test_restore_applies_the_last_applied_version_only_when_the_topic_gave_none() -> None:
+    ref = ReferenceData("127.0.0.1:1", "reference")
+    ref._take(b"prices", b"books: [{id: x}]")  # the topic's only record is refused
+    assert ref.books is None
+    good = (REF / "prices.yaml").read_text()
+    assert ref.restore("prices", good, "store") and ref.books is not None
+    assert not ref.restore("prices", good.replace("0.0079", "0.0080"), "store")  # a good one is in force
+    assert not ReferenceData("127.0.0.1:1", "reference").restore("prices", "books: [{id: x}]", "store")
