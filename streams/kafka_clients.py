@@ -8,12 +8,12 @@ Functions that talk to Kafka take `Kafka`: the settings, or a bare ``host:port``
 from __future__ import annotations
 
 import ssl
-from typing import Any
-
-from faust.auth import SASLCredentials, SSLCredentials
-from faust.types.auth import CredentialsT
+from typing import TYPE_CHECKING, Any
 
 from omnimeter.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from faust.types.auth import CredentialsT
 
 Kafka = str | KafkaSettings
 
@@ -57,6 +57,8 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
 
 def faust_credentials(kafka: KafkaSettings) -> CredentialsT | None:
     """`broker_credentials` of the Faust app (its aiokafka consumer, producer and admin client)."""
+    from faust.auth import SASLCredentials, SSLCredentials  # Faust is heavy to import; the CLI needs none of it
+
     ctx = ssl_context(kafka)
     if kafka.uses_sasl:
         return SASLCredentials(
