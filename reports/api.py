@@ -21,7 +21,7 @@ from omnimeter.reports.openapi import openapi
 from omnimeter.reports.period import GroupBy
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound
-from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.reports.tokens import InvalidToken, Keyring, verify
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def request_of(query: dict[str, list[str]]) -> Request:
 
 
 class ReportsAPI:
-    def __init__(self, store: ClickHouseStore, secret: bytes) -> None:
+    def __init__(self, store: ClickHouseStore, secret: bytes | Keyring) -> None:
         self.store = store
         self.secret = secret
 

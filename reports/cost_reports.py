@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from omnimeter.pricing.allocation import allocate, split_member
 from omnimeter.pricing.commitments import percent
+from omnimeter.pricing.money import round_money
+from omnimeter.reports.adjustments import adjustments
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
 from omnimeter.reports.query import Agg, fetch
 from omnimeter.reports.section import Section
@@ -23,6 +25,7 @@ from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
 UNASSIGNED = "(unassigned)"
+ADJUSTMENT = "(cycle adjustment)"  # charge models on the cycle's quantity less the lines (reports/adjustments.py)
 CENTERS = ("billing_unit", "team", "queue", "bot_id")
 _DIMS = ("tenant_id", "billing_unit", "user_id", "team", "queue", "bot_id", "meter", "reseller_id",
          "currency_platform", "currency_reseller")  # fmt: skip
@@ -60,14 +63,21 @@ def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], 
             acc = per_meter[(a["tenant_id"], unit, a["meter"], cur)]
             acc[0] += a.quantity * share
             acc[1] += cost(a) * share
+    for adj in adjustments(store, ctx.books, ctx.tenants, ctx.period):
+        if adj.cost:  # a cycle charge is the tenant's, not a unit's: shown as its own line
+            exact[(adj.tenant_id, adj.cost_currency)][ADJUSTMENT] += adj.cost
+            per_meter[(adj.tenant_id, ADJUSTMENT, adj.meter, adj.cost_currency)][1] += adj.cost
     names = {(b.tenant, b.id): b.name for b in ctx.directory.billing_units}
     by_unit = []
     for (tenant, cur), parts in sorted(exact.items()):
+        adjustment = round_money(parts.pop(ADJUSTMENT, ZERO), cur)
         total = sum(parts.values(), ZERO)
         weights = {u: max(parts[u], ZERO) for u in sorted(parts)}  # by id: ties go to the earlier unit
         split = allocate(total, weights, cur) if total else dict.fromkeys(parts, ZERO)
         for unit in sorted(parts):
             by_unit.append((tenant, unit, names.get((tenant, unit), ""), split[unit], cur))
+        if adjustment:
+            by_unit.append((tenant, ADJUSTMENT, "", adjustment, cur))
     meters = [
         (tenant, unit, meter, qty(q.quantize(Decimal("0.000001"))), money(c, cur), cur)
         for (tenant, unit, meter, cur), (q, c) in sorted(per_meter.items())

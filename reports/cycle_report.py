@@ -17,9 +17,10 @@ from decimal import Decimal
 
 from omnimeter.pricing.books import Audience
 from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage
-from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, party_charge
+from omnimeter.pricing.cycle_charges import PartyCharge
 from omnimeter.pricing.cycles import cycle_of
 from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
+from omnimeter.reports.adjustments import cycle_charges
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
 from omnimeter.reports.period import Period
 from omnimeter.reports.query import Agg, fetch
@@ -67,9 +68,10 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     book = ctx.books.select(
         audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
     )
-    by_party = party_charges(store, ctx, tenant.id, start.date())
+    by_party = cycle_charges(store, ctx.books, [(tenant.id, start.date())]).get((tenant.id, start.date()), [])
     charges, both = [], []
-    for meter, model, quantity, platform, reseller in by_party:
+    for m in by_party:
+        meter, model, quantity, platform, reseller = m.meter, m.model, m.charged, m.platform, m.reseller
         pays = reseller if tenant.reseller and reseller is not None else platform
         if model == "unpriced" and not pays.lines_amount:
             continue  # a count for reports (sent, delivered, calls), not a price line
@@ -77,7 +79,7 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         r = reseller or PartyCharge("", ZERO, ZERO)
         both.append((meter, model, qty(quantity), platform.lines_amount, platform.charge, platform.adjustment,
                      platform.currency, r.lines_amount, r.charge, r.adjustment, r.currency))  # fmt: skip
-    if not sees_both_prices(ctx.scope, tenant.reseller):
+    if not ctx.scope.sees_both_prices(tenant):
         both = []
     commitments = [CommitmentUsage(c.meter, c.included, charged.get(c.meter, ZERO)) for c in tenant.commitments]
     spent = sum((v for m, v in amount.items() if m.startswith(CARRIER_PREFIXES)), ZERO)
@@ -127,60 +129,6 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         ),
         section("cycle", "carry_over", open_windows(store, tenant.id, end)),
     ], rows
-
-
-def sees_both_prices(scope: str, reseller: str | None) -> bool:
-    """The platform sees both prices of everyone; a reseller both prices of its own tenants; a tenant
-    only the price it pays."""
-    return scope == "platform" or (reseller is not None and scope == f"reseller:{reseller}")
-
-
-_USAGE = (
-    "SELECT meter, book_platform, book_reseller, currency_platform, currency_reseller, "
-    "sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason = ''), sum(amount_platform), "
-    "sum(amount_reseller), "
-    "countIf(free_reason = '' AND quantity_platform > 0 AND match(meter, '^voice[.].+[.]seconds$')), "
-    "countIf(free_reason = '' AND quantity > 0 AND match(meter, '^voice[.].+[.]seconds$')) "
-    "FROM {db}.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s "
-    "GROUP BY meter, book_platform, book_reseller, currency_platform, currency_reseller ORDER BY meter"
-)
-
-
-def party_charges(
-    store: ClickHouseStore, ctx: Context, tenant: str, cycle_start: date
-) -> list[tuple[str, str, Decimal, PartyCharge, PartyCharge | None]]:
-    """Per meter of the cycle: the price model, the charged quantity, and each party's cycle charge."""
-    books = {b.label: b for b in ctx.books.books}
-    usage: dict[str, dict[str, list[tuple[str, str, Decimal, Decimal, int]]]] = {}
-    for meter, bp, br, cp, cr, q, qp, ap, ar, conn_p, conn_r in store.query_rows(
-        _USAGE.format(db=store.db), {"t": tenant, "c": cycle_start}
-    ):
-        u = usage.setdefault(meter, {"platform": [], "reseller": []})
-        u["platform"].append((bp, cp, Decimal(qp), Decimal(ap), int(conn_p)))
-        u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn_r)))
-    out = []
-    for meter, parties in usage.items():
-        charged = sum((q for *_, q, _a, _c in parties["reseller"]), ZERO)
-        priced = {}
-        for party, rows in parties.items():
-            by_book: dict[str, list[Decimal]] = {}
-            currency = ""
-            for label, cur, q, amount, conn in rows:
-                acc = by_book.setdefault(label, [ZERO, ZERO, ZERO])
-                acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + amount, acc[2] + conn
-                currency = currency or cur
-            if party == "reseller" and not any(by_book):
-                continue
-            usages = [BookUsage(b, q, a, int(c)) for b, (q, a, c) in sorted(by_book.items())]
-            priced[party] = party_charge(meter, usages, books, currency or "USD")
-        platform = priced["platform"]
-        models = {books[b].prices[meter].model.value for b in platform.books if meter in books[b].prices}
-        reseller = priced.get("reseller")
-        if reseller is not None:
-            models |= {books[b].prices[meter].model.value for b in reseller.books if meter in books[b].prices}
-        model = "/".join(sorted(models)) if models else "unpriced"
-        out.append((meter, model, charged, platform, reseller))
-    return out
 
 
 def open_windows(store: ClickHouseStore, tenant: str, end: datetime) -> list[tuple[object, ...]]:

@@ -2,7 +2,9 @@
 and prices, and each section's total price to platform and total price to reseller.
 
 A `price_*` column is what the company is charged for that channel (price to reseller); the totals give
-both prices. `--with-expenses` keeps only companies with any amount in the period.
+both prices. Prices are cycle charges: the lines of the period plus the adjustments of the cycles closing
+in it (reports/adjustments.py), listed per cycle and meter in `adjustments`. `--with-expenses` keeps only
+companies with any amount in the period.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from omnimeter.reports.adjustments import adjustments
 from omnimeter.reports.model import Context, money, qty
 from omnimeter.reports.query import Agg, fetch
 from omnimeter.reports.section import Section
@@ -59,6 +62,11 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
     companies: dict[str, _Company] = defaultdict(_Company)
     for a in rows:
         companies[a["tenant_id"]].add(a)
+    adjs = adjustments(store, ctx.books, dependents, ctx.period)
+    for adj in adjs:  # prices are cycle charges: the cycles closing in the period add their adjustments
+        c = companies[adj.tenant_id]
+        c.p[adj.meter] += adj.platform
+        c.r[adj.meter] += adj.reseller
     listed = []
     for t in sorted(dependents, key=lambda t: t.id):
         c = companies[t.id]
@@ -91,4 +99,13 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
         section("resellers", "chat", chat),
         section("resellers", "telephony", phone),
         section("resellers", "bot", bot),
+        section(
+            "resellers",
+            "adjustments",
+            [
+                (a.tenant_id, a.cycle_start, a.meter, a.platform, a.currency_platform, a.reseller, a.currency_reseller)
+                for a in adjs
+                if a.tenant_id in {t.id for t, _ in listed}
+            ],
+        ),
     ], rows

@@ -21,12 +21,13 @@ SHAPES: dict[str, dict[str, str]] = {
         "user_channels": "tenant_id:s user_id:s channel:s activity:i cost:d currency:s",
     },
     "services": {
-        "by_service": "service:s unit:s quantity:d cost:d currency:s",
-        "by_meter": "service:s meter:s unit:s quantity:d cost:d currency:s",
+        "by_service": "service:s unit:s quantity:d lines_cost:d adjustment:d cost:d currency:s",
+        "by_meter": "service:s meter:s unit:s quantity:d lines_cost:d adjustment:d cost:d currency:s",
+        "adjustments": "tenant_id:s cycle_start:D meter:s adjustment:d currency:s",
     },
     "usage": {
-        "usage": "service:s unit:s period:D quantity:d cost:d previous_period:D previous_quantity:d previous_cost:d "
-        "change_percent:p currency:s",
+        "usage": "service:s unit:s period:D quantity:d cost:d adjustment:d previous_period:D previous_quantity:d "
+        "previous_cost:d change_percent:p currency:s",
     },
     "whatsapp": {
         "messages": "account:s period:D inbound:d outbound_sent:d outbound_delivered:d outbound_failed:d "
@@ -46,6 +47,8 @@ SHAPES: dict[str, dict[str, str]] = {
         "telephony": "company_id:s name:s section:s direction:s calls:i billable_seconds:d total_price_platform:d "
         "total_price_reseller:d",
         "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d",
+        "adjustments": "company_id:s cycle_start:D meter:s adjustment_platform:d currency_platform:s "
+        "adjustment_reseller:d currency_reseller:s",
     },
     "billing-units": {
         "by_unit": "tenant_id:s billing_unit:s name:s cost:d currency:s",

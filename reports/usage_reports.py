@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from omnimeter.pricing.commitments import percent
+from omnimeter.reports.adjustments import Adjustment, adjustments
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
 from omnimeter.reports.period import GroupBy, Period, bucket_start
 from omnimeter.reports.query import Agg, fetch
@@ -78,26 +79,42 @@ def _by_service(rows: list[Agg]) -> dict[tuple[str, str, str], list[Decimal]]:
 
 
 def services(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
+    """Lines of the period, plus the adjustments of the cycles closing in it (reports/adjustments.py)."""
     rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY))
     meters = _by_service(rows)
+    adjs = [a for a in adjustments(store, ctx.books, ctx.tenants, ctx.period) if a.cost]
+    adjusted = _adjustments_by_meter(adjs)
+    for key in adjusted:
+        meters.setdefault(key, [ZERO, ZERO])
     order = {s.name: i for i, s in enumerate(SERVICES)}
     unit = {s.name: s.unit for s in SERVICES}
-    by_meter = [
-        (svc, meter, unit[svc], qty(q), money(c, cur), cur)
-        for (svc, meter, cur), (q, c) in sorted(meters.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:]))
-    ]
-    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for (svc, _m, cur), (q, c) in meters.items():
-        totals[(svc, cur)][0] += q
-        totals[(svc, cur)][1] += c
-    by_service = [
-        (svc, unit[svc], qty(q), money(c, cur), cur)
-        for (svc, cur), (q, c) in sorted(totals.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
-    ]
+    by_meter = []
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for (svc, meter, cur), (q, c) in sorted(meters.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
+        lines, adj = money(c, cur), adjusted.get((svc, meter, cur), ZERO)
+        by_meter.append((svc, meter, unit[svc], qty(q), lines, adj, lines + adj, cur))
+        acc = totals[(svc, cur)]
+        acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + c, acc[2] + adj
+    by_service = []
+    for (svc, cur), (q, c, adj) in sorted(totals.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        lines = money(c, cur)
+        by_service.append((svc, unit[svc], qty(q), lines, adj, lines + adj, cur))
     return [
         section("services", "by_service", by_service),
         section("services", "by_meter", by_meter),
+        section(
+            "services", "adjustments", [(a.tenant_id, a.cycle_start, a.meter, a.cost, a.cost_currency) for a in adjs]
+        ),
     ], rows
+
+
+def _adjustments_by_meter(adjs: list[Adjustment]) -> dict[tuple[str, str, str], Decimal]:
+    out: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for a in adjs:
+        s = service_of(a.meter)
+        if s is not None and a.cost:
+            out[(s.name, a.meter, a.cost_currency)] += a.cost
+    return out
 
 
 def _days(p: Period) -> list[date]:
@@ -109,7 +126,7 @@ def _buckets(p: Period, g: GroupBy) -> list[date]:
 
 
 def _series(rows: list[Agg], g: GroupBy) -> dict[tuple[str, str, date], list[Decimal]]:
-    out: dict[tuple[str, str, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    out: dict[tuple[str, str, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])  # q, lines, adj
     for r in rows:
         s = service_of(r["meter"])
         if s is not None and r.day is not None:
@@ -125,6 +142,8 @@ def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     now_rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY), by_day=True)
     prev_rows = fetch(store, ctx.tenants, prev, ("meter", *_PARTY), by_day=True)
     cur, old = _series(now_rows, g), _series(prev_rows, g)
+    _add_adjustments(cur, adjustments(store, ctx.books, ctx.tenants, ctx.period), g)
+    _add_adjustments(old, adjustments(store, ctx.books, ctx.tenants, prev), g)
     b_now, b_prev = _buckets(ctx.period, g), _buckets(prev, g)
     pairs = list(zip(b_now, b_prev + [None] * (len(b_now) - len(b_prev)), strict=False))
     out = []
@@ -134,13 +153,21 @@ def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
             if svc != s.name:
                 continue
             for b, pb in pairs:
-                q, c = cur.get((svc, currency, b), [ZERO, ZERO])
-                pq, pc = old.get((svc, currency, pb), [ZERO, ZERO]) if pb else [ZERO, ZERO]
+                q, c, adj = cur.get((svc, currency, b), [ZERO, ZERO, ZERO])
+                pq, pc, padj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO]) if pb else [ZERO, ZERO, ZERO]
+                c, pc = money(c, currency) + adj, money(pc, currency) + padj
                 change = percent(c - pc, pc) if pc else None
-                out.append(
-                    (svc, s.unit, b, qty(q), money(c, currency), pb, qty(pq), money(pc, currency), change, currency)
-                )
+                out.append((svc, s.unit, b, qty(q), c, adj, pb, qty(pq), pc, change, currency))
     return [section("usage", "usage", out)], now_rows
+
+
+def _add_adjustments(series: dict[tuple[str, str, date], list[Decimal]], adjs: list[Adjustment], g: GroupBy) -> None:
+    """An adjustment counts in the bucket of its cycle's last day (reports/adjustments.py)."""
+    for a in adjs:
+        s = service_of(a.meter)
+        if s is None or not a.cost:
+            continue
+        series.setdefault((s.name, a.cost_currency, bucket_start(a.last_day, g)), [ZERO, ZERO, ZERO])[2] += a.cost
 
 
 def whatsapp(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:

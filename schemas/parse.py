@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -49,6 +50,8 @@ class RejectReason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     MIXED_TENANTS = "mixed_tenants"
     UNKNOWN_TENANT = "unknown_tenant"  # judged by the rate stage against the directory
+    RATING_FAILED = "rating_failed"  # classifying or pricing this event raised (streams/rate.py)
+    STORE_REFUSED = "store_refused"  # ClickHouse refused this event's rows (sinks/clickhouse.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,8 @@ def _float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
+# A \\uD800-\\uDFFF escape: paired it is one character (an emoji), alone it cannot be stored as UTF-8.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTAINERS = (dict, list, _DupDict)
 
 
@@ -185,7 +190,7 @@ def _loads(raw: bytes) -> tuple[Any, bool]:
     doc = _DECODER.decode(raw.decode("utf-8"))
     if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:  # else it cannot be that deep
         _check_depth(doc)
-    return doc, _SUSPICIONS[0] != before
+    return doc, _SUSPICIONS[0] != before or _SURROGATE_ESCAPE.search(raw) is not None
 
 
 def _check_depth(doc: Any) -> None:
@@ -201,7 +206,8 @@ def _check_depth(doc: Any) -> None:
 
 
 def _strict_problem(item: Any) -> tuple[RejectReason, str, str] | None:
-    """The first duplicate key or non-finite number in `item`, with its dotted path."""
+    """The first duplicate key, non-finite number or lone surrogate (a string that is not Unicode text and
+    could not be stored) in `item`, with its dotted path."""
     stack: list[tuple[Any, str]] = [(item, "")]
     while stack:
         node, path = stack.pop()
@@ -210,9 +216,12 @@ def _strict_problem(item: Any) -> tuple[RejectReason, str, str] | None:
             return RejectReason.DUPLICATE_KEY, where, f"key {node.duplicate!r} occurs more than once"
         pairs = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for k, v in pairs:
-            where = f"{path}.{k}" if path else str(k)
+            where = f"{path}.{_printable(str(k))}" if path else _printable(str(k))
             if isinstance(v, float) and not math.isfinite(v):
                 return RejectReason.NON_FINITE_NUMBER, where, f"{v} is not a JSON number"
+            for text in (k, v):
+                if isinstance(text, str) and not _is_text(text):
+                    return RejectReason.NOT_UTF8, where, "a lone surrogate escape (\\uD800-\\uDFFF) is not text"
             if isinstance(v, dict | list):
                 stack.append((v, where))
     return None
@@ -260,13 +269,29 @@ def _raw(items: list[Any], raws: list[bytes] | None, index: int) -> bytes:
 
 def element_bytes(item: Any) -> bytes:
     """A batch element's own bytes for its dead letter (built only for rejected elements)."""
-    return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: kept escaped, as it was sent
+        return json.dumps(item, separators=(",", ":")).encode()
 
 
 def _event_id(doc: Any) -> str:
     if isinstance(doc, dict) and isinstance(doc.get("id"), str):
-        return str(doc["id"])[:256]
+        return _printable(str(doc["id"])[:256])
     return ""
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(s: str) -> str:
+    """`s` with lone surrogates replaced, so that a rejection's id and field can be stored and printed."""
+    return s if _is_text(s) else s.encode("utf-8", "replace").decode("utf-8")
 
 
 def _check_time(

@@ -102,8 +102,9 @@ def serve(
                 length = min(int(self.headers.get("Content-Length") or 0), 65536)
                 self._ui("POST", self.rfile.read(length))
             elif faults.enabled and self.path.startswith("/faults/sink-down"):
-                seconds = float(parse_qs(urlsplit(self.path).query).get("seconds", ["10"])[0])
-                faults.sink_down_for(seconds)
+                query = parse_qs(urlsplit(self.path).query)
+                seconds = float(query.get("seconds", ["10"])[0])
+                faults.sink_down_for(seconds, inserts_only=query.get("inserts", ["0"])[0] == "1")
                 self._send(200, json.dumps({"sink_down_s": seconds}).encode())
             elif switch is not None and self.path in ("/pause", "/resume"):
                 switch.set(self.path == "/resume")

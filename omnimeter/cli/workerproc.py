@@ -87,4 +87,6 @@ def wait_caught_up(
         if lags and end >= min_end and all(p.lag == 0 for p in lags):
             return end
         time.sleep(0.5)
-    raise TimeoutError(f"worker did not catch up in {timeout_s:.0f} s: lag {[(p.partition, p.lag) for p in lags]}")
+    left = [(p.partition, p.lag) for p in lags]
+    tail = f"\nworker log:\n{worker.log_tail()}" if worker is not None else ""
+    raise TimeoutError(f"worker did not catch up in {timeout_s:.0f} s: lag {left}{tail}")

@@ -14,7 +14,7 @@ from omnimeter.reports.catalog import run_report
 from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
-from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.reports.tokens import InvalidToken, Keyring, verify
 from omnimeter.reports.web.html import e, layout
 from omnimeter.reports.web.pages import PAGE_BUILDERS, TITLES, Page, request_of
 from omnimeter.sinks.clickhouse import ClickHouseStore
@@ -46,7 +46,7 @@ SIGNIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Si
 
 
 class Dashboard:
-    def __init__(self, store: ClickHouseStore, secret: bytes) -> None:
+    def __init__(self, store: ClickHouseStore, secret: bytes | Keyring) -> None:
         self.store = store
         self.secret = secret
 

@@ -34,6 +34,15 @@ log = logging.getLogger(__name__)
 Seek = Callable[[object, int], Awaitable[None]]
 
 
+def high_watermark(kafka: Kafka, group: str, topic: str, partition: int) -> int:
+    c = Consumer(confluent_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        _, high = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        return int(high)
+    finally:
+        c.close()
+
+
 def committed_or_earliest(kafka: Kafka, group: str, topic: str, partition: int) -> int:
     c = Consumer(confluent_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
     try:
@@ -62,10 +71,12 @@ class GapGuard:
         retry_after_s: float = 2.0, retry_max_s: float = 10.0, stall_after_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         committed: Callable[[str, int], int] | None = None, on_rebalance: Callable[[], None] | None = None,
+        watermark: Callable[[str, int], int] | None = None,
     ) -> None:  # fmt: skip
         self.on_rebalance = on_rebalance
         self.metrics = metrics
         self.committed = committed or (lambda topic, part: committed_or_earliest(kafka, group, topic, part))
+        self.watermark = watermark or (lambda topic, part: high_watermark(kafka, group, topic, part))
         self.clock = clock
         self.seek = seek
         self.retry_after_s, self.retry_max_s, self.stall_after_s = retry_after_s, retry_max_s, stall_after_s
@@ -74,6 +85,8 @@ class GapGuard:
         self.expected: dict[tuple[str, int], int] = {}
         self.before: dict[tuple[str, int], int] = {}  # next offsets delivered before the last rebalance
         self.generation: int | None = None
+        self.since = clock()  # start, or the last rebalance: a partition silent since then is watched too
+        self.silent_checked = float("-inf")
         self.pending: dict[tuple[str, int], _PendingSeek] = {}
         self.gaps = 0
         self.retries = 0
@@ -86,6 +99,7 @@ class GapGuard:
             self.expected.clear()
             self.pending.clear()  # Faust seeks every assigned partition to its committed offset itself
             self.progress = dict.fromkeys(self.progress, self.clock())
+            self.since = self.clock()
             if self.on_rebalance is not None:
                 self.on_rebalance()
             if self.metrics is not None:
@@ -124,9 +138,15 @@ class GapGuard:
         * records are waiting (its high watermark is past the next offset expected) but no record of any
           partition arrived for `stall_after_s` while the worker was neither flushing nor paused
           (`busy`): a stall, whatever its cause (a busy agent delivering other partitions is not one).
+          This includes an assigned partition that has delivered nothing since the worker started or the
+          group last rebalanced (its next offset is then the group's committed one).
         Returns how many partitions it sought."""
         now, sought = self.clock(), 0
-        quiet = now - max(self.progress.values(), default=now)  # since any partition admitted a record
+        quiet = now - max(self.since, *self.progress.values())  # since any partition admitted a record
+        silent: dict[tuple[str, int], int] = {}
+        if not busy and quiet >= self.stall_after_s and now - self.silent_checked >= self.stall_after_s:
+            self.silent_checked = now  # asks Kafka at most once per stall period
+            silent = await self._adopt_silent(assigned)
         for key, tp in list(self.tps.items()):
             exp = self.expected.get(key)
             if exp is None or tp not in assigned:
@@ -139,6 +159,7 @@ class GapGuard:
                 wait = min(waiting.wait * 2, self.retry_max_s)  # it may be queued behind thousands fetched
             else:
                 hw = highwater(tp)
+                hw = silent.get(key) if hw is None else hw  # Faust knows none before its first fetch
                 if busy or hw is None or hw <= exp or quiet < self.stall_after_s:
                     continue
                 why = f"{hw - exp} records waiting but none delivered for {quiet:.0f} s"
@@ -155,6 +176,25 @@ class GapGuard:
                 self.metrics.gap_reseeks.inc()
             sought += 1
         return sought
+
+    async def _adopt_silent(self, assigned: Collection[object]) -> dict[tuple[str, int], int]:
+        """Starts watching assigned partitions that delivered nothing in this generation and have records
+        waiting past the group's committed offset (Faust can leave one without a fetch after a rebalance):
+        their next offset is the committed one, so the stall check below seeks them. Returns their high
+        watermarks."""
+        adopted: dict[tuple[str, int], int] = {}
+        for tp in assigned:
+            topic, partition = tp[0], tp[1]  # type: ignore[index]  # Faust's TP is a named tuple
+            key = (topic, partition)
+            if key in self.expected:
+                continue
+            committed = await asyncio.to_thread(self.committed, topic, partition)
+            high = await asyncio.to_thread(self.watermark, topic, partition)
+            if high > committed:
+                self.tps[key] = tp
+                self.expected[key] = max(committed, self.before.pop(key, committed))
+                adopted[key] = high
+        return adopted
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,32 @@ def test_numbers_and_booleans_are_strict(data: dict[str, Any], field: str) -> No
     assert (out.reason, out.field) == (RejectReason.INVALID_FIELD, field)
 
 
+@pytest.mark.parametrize(
+    ("fragment", "field"),
+    [
+        ('"data": {"bot_id": "b", "note": "\\ud800"}', "data.note"),  # kept as an extra field: not storable
+        ('"data": {"bot_id": "b", "x": [1, {"y": "a\\uDFFFb"}]}', "data.x.1.y"),
+        ('"data": {"bot_id": "b"}, "ext": {"\\ud83d": 1}', "ext.?"),
+    ],
+)
+def test_lone_surrogate_escapes_are_refused_with_the_field_named(fragment: str, field: str) -> None:
+    value = ('{"specversion": "1.0", "id": "e1", "source": "s", "type": "bot.turn", '
+             '"time": "2026-11-22T11:00:00Z", "subject": "tenant-a", ' + fragment + "}").encode()  # fmt: skip
+    out = rejected(value)
+    assert (out.reason, out.field, out.event_id) == (RejectReason.NOT_UTF8, field, "e1")
+    assert out.raw == value
+    bad_id = value.replace(b'"e1"', b'"e\\ud800"')
+    (out,) = parse_record(b"[" + bad_id + b"]", NOW, None, b"tenant-a")
+    assert isinstance(out, Rejection) and (out.reason, out.field, out.event_id) == (RejectReason.NOT_UTF8, "id", "e?")
+    assert json.loads(out.raw)["id"] == "e\ud800"  # the element's bytes, escaped as sent
+
+
+def test_paired_surrogate_escapes_are_text() -> None:
+    value = json.dumps(call(data={"note": "\U0001f600"})).encode()  # an emoji, sent as \\ud83d\\ude00
+    assert b"\\ud83d\\ude00" in value
+    assert isinstance(one(value), Accepted)
+
+
 def test_json_nested_deeper_than_the_bound_is_refused() -> None:
     deep: Any = "x"
     for _ in range(bounds.MAX_JSON_DEPTH):

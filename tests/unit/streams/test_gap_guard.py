@@ -94,3 +94,29 @@ def test_a_partition_with_records_waiting_but_none_delivered_is_sought_again() -
     assert asyncio.run(guard.watch({TP}, hw.get)) == 1
     assert seeks == [3]
     assert admit(guard, 3) and guard.pending == {}
+
+
+def test_an_assigned_partition_that_never_delivers_is_sought_to_its_committed_offset() -> None:
+    seeks: list[tuple[object, int]] = []
+    clock = Clock()
+
+    async def seek(tp: object, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    committed = {0: 10, 1: 40, 2: 7}
+    high = {0: 12, 1: 40, 2: 9}
+    guard = GapGuard(
+        "unused", "g", seek, clock=clock, committed=lambda t, p: committed[p], watermark=lambda t, p: high[p]
+    )
+    p0, p1, p2 = ("usage", 0), ("usage", 1), ("usage", 2)
+    asyncio.run(guard.admit(p0, "usage", 0, 10, 1))
+    asyncio.run(guard.admit(p0, "usage", 0, 11, 1))
+    assigned = {p0, p1, p2}
+    clock.now += 9
+    assert asyncio.run(guard.watch(assigned, lambda tp: None)) == 0  # quiet for 9 s only
+    clock.now += 2
+    # p0 delivered all it has; p1 has nothing waiting; p2 has 2 records and never delivered (Faust has no
+    # high watermark for it either): only p2 is sought, to the group's committed offset
+    assert asyncio.run(guard.watch(assigned, {p0: 12}.get)) == 1
+    assert seeks == [(p2, 7)]
+    assert asyncio.run(guard.admit(p2, "usage", 2, 7, 1)) and guard.pending == {}
