@@ -69,8 +69,8 @@ def test_sigterm_stops_within_10_s_while_the_store_is_down_and_nothing_is_lost(s
 def test_a_permanent_store_error_stops_the_worker_with_what_to_do(settings: Settings, tmp_path: Path) -> None:
     from tests.faults.test_faults import _shared_store
 
-    with _shared_store(tmp_path) as port:
-        settings = settings.replace(ingest__flush_interval_s=0.2, clickhouse__url=f"omnimeter://127.0.0.1:{port}")
+    with _shared_store(tmp_path) as url:
+        settings = settings.replace(ingest__flush_interval_s=0.2, clickhouse__url=url)
         ledger = Ledger()
         recs = _records(400, seed=6)
         produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs[:200], ledger)
