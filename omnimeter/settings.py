@@ -18,11 +18,12 @@ masked (`mask_url`). Imports nothing of the project but the error tree.
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from omnimeter.errors import ConfigError
@@ -44,12 +45,44 @@ def mask_url(url: str) -> str:
 
 
 class KafkaSettings(BaseSettings):
-    """Where the broker is and which consumer group the workers form."""
+    """Where the broker is, which consumer group the workers form, and how every client authenticates
+    (SASL and TLS; streams/kafka_clients.py maps these onto Faust/aiokafka and confluent-kafka)."""
 
     model_config = SettingsConfigDict(env_prefix="OMNIMETER_KAFKA_", extra="ignore")
 
     bootstrap: str = "127.0.0.1:9092"
     consumer_group: str = "omnimeter"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: str = ""  # CA bundle (PEM) that signed the brokers' certificates; empty: the system's
+    ssl_certfile: str = ""  # client certificate (PEM), for brokers that require mutual TLS
+    ssl_keyfile: str = ""
+    ssl_key_password: SecretStr = SecretStr("")
+    ssl_check_hostname: bool = True
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> KafkaSettings:
+        if self.uses_sasl and not (self.sasl_username and self.sasl_password.get_secret_value()):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username and sasl_password")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            if path and not self.uses_tls:
+                raise ValueError(f"{name} is set but security_protocol {self.security_protocol} does not use TLS")
+            if path and not Path(path).is_file():
+                raise ValueError(f"{name} {path!r} is not a readable file")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("ssl_certfile and ssl_keyfile go together (mutual TLS)")
+        return self
 
     @field_validator("bootstrap")
     @classmethod
@@ -118,8 +151,20 @@ class IngestSettings(BaseSettings):
     flush_interval_s: float = Field(default=1.0, gt=0)
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     dedupe_window_days: int = Field(default=35, ge=1)
-    max_future_skew_s: int = Field(default=300, ge=0)
+    max_future_skew_s: int = Field(default=300, ge=0, le=366 * 24 * 3600)  # schemas.bounds.MAX_FUTURE_SKEW
+    # Events before this are dead-lettered (time_out_of_range): a zero timestamp (1970-01-01) is a producer
+    # bug, not usage. Not before 1971-01-01 (schemas.bounds.EARLIEST_EVENT_TIME: the Date column's range).
+    min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
+
+    @field_validator("min_event_time")
+    @classmethod
+    def _min_event_time_in_range(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2000-01-01T00:00:00Z")
+        if v < datetime(1971, 1, 1, tzinfo=UTC):
+            raise ValueError("must not be before 1971-01-01T00:00:00Z (billing cycles must start after 1970-01-01)")
+        return v
 
 
 class ApiSettings(BaseSettings):

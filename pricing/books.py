@@ -17,7 +17,7 @@ optional ``by_country`` / ``by_prefix`` decks (longest calling-code prefix wins,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -28,10 +28,20 @@ from omnimeter.pricing.charges import Charge, ChargeModel, Tier
 from omnimeter.pricing.meters import SEAT_PREFIX, is_meter
 from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.voice import Increment
+from omnimeter.schemas import bounds as b
 from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
 from omnimeter.schemas.types import CallDirection
 
-Rate = Annotated[Decimal, Field(ge=0)]
+# Every number of a book is bounded (schemas/bounds.py) so that every line's amount fits Decimal(18, 6):
+# `per: 1e-30` or `unit: 1e20` is refused here, with the field named, not at rating or insert time.
+Rate = Annotated[Decimal, Field(ge=0, le=b.MAX_RATE, decimal_places=b.MAX_DECIMAL_PLACES, allow_inf_nan=False)]
+Fee = Annotated[Decimal, Field(ge=0, le=b.MAX_FEE, decimal_places=b.MAX_DECIMAL_PLACES, allow_inf_nan=False)]
+Per = Annotated[Decimal, Field(ge=b.MIN_PER, le=b.MAX_PER, decimal_places=b.MAX_DECIMAL_PLACES, allow_inf_nan=False)]
+TierBound = Annotated[Decimal, Field(gt=0, le=b.MAX_TIER_BOUND, decimal_places=6, allow_inf_nan=False)]
+PackageSize = Annotated[
+    Decimal, Field(ge=b.MIN_PACKAGE_SIZE, le=b.MAX_PACKAGE_SIZE, decimal_places=6, allow_inf_nan=False)
+]
+Percent = Annotated[Decimal, Field(ge=0, le=b.MAX_PERCENT, decimal_places=b.MAX_DECIMAL_PLACES, allow_inf_nan=False)]
 IncrementText = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}(/[1-9]\d{0,4})?$")]  # X/Y seconds
 
 
@@ -51,24 +61,24 @@ class _Model(BaseModel):
 
 
 class TierSpec(_Model):
-    up_to: Annotated[Decimal, Field(gt=0)] | None = None
+    up_to: TierBound | None = None
     unit: Rate = Decimal(0)
-    flat: Rate = Decimal(0)
+    flat: Fee = Decimal(0)
 
 
 class Price(_Model):
     model: ChargeModel = ChargeModel.PER_UNIT
     unit: Rate | None = None
-    per: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    per: Per = Decimal(1)
     by_country: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], Rate] = Field(default_factory=dict)
     by_prefix: dict[Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")], Rate] = Field(default_factory=dict)
-    connection_fee: Rate = Decimal(0)
-    tiers: tuple[TierSpec, ...] = ()
-    package_size: Annotated[Decimal, Field(gt=0)] | None = None
+    connection_fee: Fee = Decimal(0)
+    tiers: tuple[TierSpec, ...] = Field(default=(), max_length=b.MAX_TIERS)
+    package_size: PackageSize | None = None
     package_price: Rate | None = None
     package_rounding: str = "up"
-    percent: Rate | None = None
-    minimum: Rate = Decimal(0)
+    percent: Percent | None = None
+    minimum: Fee = Decimal(0)
 
     @model_validator(mode="after")
     def _complete(self) -> Price:
@@ -161,7 +171,7 @@ class BillingPolicy(_Model):
 class PriceBook(_Model):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    effective_from: AwareDatetime
+    effective_from: AwareDatetime = Field(ge=b.EARLIEST_EVENT_TIME, le=datetime(2148, 12, 31, tzinfo=UTC))
     party: Annotated[str, StringConstraints(min_length=1)] = "platform"
     audience: Audience
     tenants: tuple[str, ...] = ()

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from omnimeter.schemas import bounds
 from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
 from omnimeter.schemas.types import Period
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Money = Annotated[Decimal, Field(ge=0, decimal_places=6)]
+Money = Annotated[Decimal, Field(ge=0, le=bounds.MAX_MONEY, decimal_places=6, allow_inf_nan=False)]
 
 
 class _Ref(BaseModel):
@@ -36,7 +37,7 @@ class Reseller(_Ref):
 
 class Commitment(_Ref):
     meter: Id
-    included: Annotated[Decimal, Field(ge=0)]
+    included: Annotated[Decimal, Field(ge=0, le=bounds.MAX_COMMITMENT, decimal_places=6, allow_inf_nan=False)]
 
 
 class Tenant(_Ref):
@@ -45,7 +46,7 @@ class Tenant(_Ref):
     reseller: Id | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     timezone: str = "UTC"
-    signup: date
+    signup: date = Field(ge=date(1971, 1, 1), le=date(2148, 12, 31))  # a cycle anchor inside the Date column
     cycle: Period = Period.MONTHLY
     commitments: tuple[Commitment, ...] = ()
     carrier_credit: Money | None = None
@@ -75,7 +76,9 @@ class User(_Ref):
     channels: tuple[str, ...] = ()
     team: Id | None = None
     billing_units: tuple[Id, ...] = ()
-    weights: dict[Id, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
+    weights: dict[Id, Annotated[Decimal, Field(gt=0, le=bounds.MAX_COMMITMENT, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
 
 
 class Account(_Ref):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
+from omnimeter.schemas.bounds import MAX_BODY_CHARS, MAX_DURATION_S, MAX_PARTICIPANTS, MAX_SEGMENTS
 from omnimeter.schemas.types import (
     CallDirection,
     Channel,
@@ -23,6 +24,10 @@ from omnimeter.schemas.types import (
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+# Numbers and booleans are strict: JSON `true`, `"30"` or `30.0` where an integer is required (or `"yes"`
+# where a boolean is) are refused with the field named, so raw_events keeps exactly what was sent.
+Duration = Annotated[int, Strict(), Field(ge=0, le=MAX_DURATION_S)]
+Flag = Annotated[bool, Strict()]
 
 
 class _Data(BaseModel):
@@ -42,7 +47,7 @@ class ProviderPricing(BaseModel):
     pricing_model: str | None = None
     category: ProviderCategory | None = None
     type: Literal["regular", "free_customer_service", "free_entry_point"] | None = None
-    billable: bool | None = None
+    billable: Flag | None = None
 
 
 class _MessageCommon(_Data):
@@ -56,8 +61,8 @@ class _MessageCommon(_Data):
     queue: NonEmpty | None = None
     bot_id: NonEmpty | None = None
     campaign: NonEmpty | None = None
-    body: str | None = Field(default=None, max_length=65_536)
-    segments: int | None = Field(default=None, ge=1, le=255)
+    body: str | None = Field(default=None, max_length=MAX_BODY_CHARS)
+    segments: Annotated[int, Strict(), Field(ge=1, le=MAX_SEGMENTS)] | None = None
     encoding: SmsEncoding | None = None
     country: Country | None = None
     calling_code: Annotated[str, StringConstraints(pattern=r"^\+?\d{1,15}$")] | None = None
@@ -93,8 +98,8 @@ class CallCompletedData(_Data):
     direction: CallDirection
     account: NonEmpty
     contact: NonEmpty
-    answered: bool
-    duration_s: int = Field(ge=0, le=7 * 24 * 3600)
+    answered: Flag
+    duration_s: Duration
     call_id: NonEmpty | None = None
     user_id: NonEmpty | None = None
     queue: NonEmpty | None = None
@@ -102,9 +107,9 @@ class CallCompletedData(_Data):
 
 
 class VideoCallCompletedData(_Data):
-    duration_s: int = Field(ge=0, le=7 * 24 * 3600)
+    duration_s: Duration
     user_id: NonEmpty | None = None
-    participants: int | None = Field(default=None, ge=0)
+    participants: Annotated[int, Strict(), Field(ge=0, le=MAX_PARTICIPANTS)] | None = None
     call_id: NonEmpty | None = None
 
 
@@ -112,7 +117,7 @@ class BotTurnData(_Data):
     bot_id: NonEmpty
     channel: Channel | None = None
     conversation_id: NonEmpty | None = None
-    api_only: bool = False
+    api_only: Flag = False
 
 
 class SeatActiveData(_Data):

@@ -99,7 +99,7 @@ class IngestStage:
             # copy accounts for it; this one is only acked with it.
             self._pending.append(record)
             return
-        record.outcomes = parse_record(record.value, self.clock(), self.config.limits)
+        record.outcomes = parse_record(record.value, self.clock(), self.config.limits, record.key)
         if self.observer is not None:
             for o in record.outcomes:
                 if isinstance(o, Accepted):

@@ -9,6 +9,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from omnimeter.errors import OmnimeterError
 from omnimeter.settings import Topics
+from omnimeter.streams.kafka_clients import Kafka, confluent_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +27,9 @@ def topic_specs(topics: Topics) -> list[TopicSpec]:
     ]
 
 
-def ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout_s: float = 30.0) -> list[str]:
+def ensure_topics(kafka: Kafka, specs: list[TopicSpec], timeout_s: float = 30.0) -> list[str]:
     """Create the topics that do not exist yet. Returns the names created; existing ones are left alone."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     new = [NewTopic(s.name, s.partitions, 1, config=s.config) for s in specs if s.name not in existing]
     if not new:
@@ -56,9 +57,9 @@ class PartitionLag:
         return self.end - max(self.committed, 0)
 
 
-def group_lag(bootstrap: str, group: str, topic: str, timeout_s: float = 10.0) -> list[PartitionLag]:
+def group_lag(kafka: Kafka, group: str, topic: str, timeout_s: float = 10.0) -> list[PartitionLag]:
     """Committed offset vs log end offset of every partition of `topic` for consumer group `group`."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer(confluent_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
     try:
         md = consumer.list_topics(topic, timeout=timeout_s)
         parts = sorted(md.topics[topic].partitions) if topic in md.topics else []

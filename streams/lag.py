@@ -8,14 +8,15 @@ import threading
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from omnimeter.streams.kafka_clients import Kafka, confluent_config
 from omnimeter.streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
 
 class LagPoller:
-    def __init__(self, bootstrap: str, group: str, topic: str, metrics: WorkerMetrics, every_s: float = 2.0) -> None:
-        self.bootstrap, self.group, self.topic = bootstrap, group, topic
+    def __init__(self, kafka: Kafka, group: str, topic: str, metrics: WorkerMetrics, every_s: float = 2.0) -> None:
+        self.kafka, self.group, self.topic = kafka, group, topic
         self.metrics = metrics
         self.every_s = every_s
         self._stop = threading.Event()
@@ -30,7 +31,7 @@ class LagPoller:
 
     def _run(self) -> None:
         c = Consumer(
-            {"bootstrap.servers": self.bootstrap, "group.id": self.group, "enable.auto.commit": False, "log_level": 3}
+            confluent_config(self.kafka, **{"group.id": self.group, "enable.auto.commit": False, "log_level": 3})
         )
         try:
             while not self._stop.wait(self.every_s):

@@ -138,11 +138,26 @@ class WorkerMetrics:
             registry=r,
         )
         self.reference_refused = Counter(
-            "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
+            "omnimeter_reference_refused_total",
+            "Reference data versions refused (reason: invalid, too_large, too_deep, alias, not_utf8, error)",
+            ["kind", "reason"],
+            registry=r,
         )
+        self.reference_version = Gauge(
+            "omnimeter_reference_version_info", "1 for the reference data version in force, per kind",
+            ["kind", "version"], registry=r,
+        )  # fmt: skip
+        self._versions: dict[str, str] = {}
         self.paused = Gauge("omnimeter_worker_paused", "1 while consumption is paused by an operator", registry=r)
         self.up_since = Gauge("omnimeter_worker_start_time_seconds", "Start time of the worker", registry=r)
         self.up_since.set(time.time())
+
+    def reference_applied(self, kind: str, version: str) -> None:
+        old = self._versions.get(kind)
+        if old is not None and old != version:
+            self.reference_version.remove(kind, old)
+        self._versions[kind] = version
+        self.reference_version.labels(kind, version).set(1)
 
     def consumed(self, topic: str, partition: int, nbytes: int) -> None:
         self.records.labels(topic, str(partition)).inc()

@@ -23,6 +23,7 @@ class ConsumedRecord:
     headers: Headers = ()
     ack: Callable[[], Awaitable[object]] | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    key: bytes | None = None  # the record key: the tenant id its events must carry (DESIGN.md section 2)
 
     @property
     def tp(self) -> Partition:

@@ -32,7 +32,7 @@ def cmd_kafka(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "topics":  # any broker, e.g. in docker-compose
-        created = ensure_topics(settings.kafka.bootstrap, topic_specs(settings.topics))
+        created = ensure_topics(settings.kafka, topic_specs(settings.topics))
         print(f"created: {', '.join(created) or 'none (all exist)'}")
         return 0
     from omnimeter.cli.localkafka import LocalKafka
@@ -78,7 +78,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     ledger = produce(
         recs,
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.topics.usage,
         rate=rate / max(args.batch_size, 1),
         total=None,
@@ -106,14 +106,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from omnimeter.cli.reference_file import read_reference_file
     from omnimeter.streams.reference import publish
 
     settings = _settings(args)
     path = Path(args.file)
     kind = "directory" if args.command == "directory" else "prices"
-    version = publish(
-        settings.kafka.bootstrap, settings.topics.reference, kind, path.read_text(encoding="utf-8"), str(path)
-    )
+    text = read_reference_file(path)  # refused in one line before reading a file over the size bound
+    version = publish(settings.kafka, settings.topics.reference, kind, text, str(path))
     print(f"applied {kind} version {version} from {path}")
     return 0
 
@@ -304,7 +304,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         except NoReferenceData:
             tenants = []
         k = settings.kafka
-        kafka = None if args.no_kafka else (k.bootstrap, k.consumer_group, settings.topics.usage)
+        kafka = None if args.no_kafka else (k, k.consumer_group, settings.topics.usage)
         diffs = reconcile(store, tenants, start, end, kafka)
     finally:
         store.close()

@@ -19,6 +19,7 @@ from typing import Any
 
 from omnimeter.sinks.clickhouse import ClickHouseStore
 from omnimeter.streams.kafka_admin import group_lag
+from omnimeter.streams.kafka_clients import Kafka
 
 OUTCOME_TABLES = ("raw_events", "rejected_events", "duplicate_events")
 
@@ -38,10 +39,10 @@ def _range(column: str, start: datetime | None, end: datetime | None) -> str:
     return " AND ".join(parts) or "1"
 
 
-def kafka_offsets(store: ClickHouseStore, bootstrap: str, group: str, topic: str) -> list[Difference]:
+def kafka_offsets(store: ClickHouseStore, kafka: Kafka, group: str, topic: str) -> list[Difference]:
     out: list[Difference] = []
     db = store.db
-    for p in group_lag(bootstrap, group, topic):
+    for p in group_lag(kafka, group, topic):
         committed, low = p.committed, 0
         if committed <= low:
             continue
@@ -159,9 +160,9 @@ def reconcile(
     tenants: Sequence[str],
     start: datetime | None = None,
     end: datetime | None = None,
-    kafka: tuple[str, str, str] | None = None,
+    kafka: tuple[Kafka, str, str] | None = None,
 ) -> list[Difference]:
-    """`kafka` = (bootstrap, group, topic) to check offsets too."""
+    """`kafka` = (settings or bootstrap, group, topic) to check offsets too."""
     out = kafka_offsets(store, *kafka) if kafka else []
     out += stored_once(store, start, end)
     out += unrated(store, tenants, start, end)

@@ -11,6 +11,7 @@ from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from omnimeter.cli.traffic import Record
+from omnimeter.streams.kafka_clients import Kafka, confluent_config
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Ledger:
 
 def produce(
     records: Iterable[Record],
-    bootstrap: str,
+    kafka: Kafka,
     topic: str,
     *,
     rate: float = 0.0,
@@ -52,14 +53,16 @@ def produce(
             failures.append(str(err))
 
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "compression.type": "zstd",
-            "linger.ms": 20,
-            "enable.idempotence": True,
-            "log_level": 3,
-            "queue.buffering.max.messages": 200_000,
-        }
+        confluent_config(
+            kafka,
+            **{
+                "compression.type": "zstd",
+                "linger.ms": 20,
+                "enable.idempotence": True,
+                "log_level": 3,
+                "queue.buffering.max.messages": 200_000,
+            },
+        )
     )
     started = time.monotonic()
     with Progress(

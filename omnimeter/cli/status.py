@@ -31,7 +31,7 @@ def scrape(url: str) -> dict[str, float]:
 
 
 def status(settings: Settings, worker_url: str, interval_s: float = 2.0) -> list[Section]:
-    lags = group_lag(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage)
+    lags = group_lag(settings.kafka, settings.kafka.consumer_group, settings.topics.usage)
     sections = [
         Section(
             f"consumer lag, group {settings.kafka.consumer_group}",

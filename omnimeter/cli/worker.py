@@ -16,15 +16,33 @@ from omnimeter.reports.api import ReportsAPI
 from omnimeter.reports.tokens import keyring_for
 from omnimeter.reports.web.app import Dashboard
 from omnimeter.settings import Settings
+from omnimeter.sinks.base import Store
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
 from omnimeter.streams.control import PauseSwitch, serve
 from omnimeter.streams.faust.app import create_app
 from omnimeter.streams.lag import LagPoller
 from omnimeter.streams.metrics import WorkerMetrics
-from omnimeter.streams.reference import ReferenceData
+from omnimeter.streams.reference import KINDS, ReferenceData
 
 log = logging.getLogger(__name__)
+
+
+def restore_reference(reference: ReferenceData, store: Store) -> None:
+    """Kinds the topic gave no good version of: the last version the workers mirrored, if any."""
+    for kind in KINDS:
+        if reference.applied(kind) is not None:
+            continue
+        try:
+            rows = store.query_rows(
+                f"SELECT source FROM {store.db}.reference_versions WHERE kind = %(k)s ORDER BY applied_at DESC LIMIT 1",
+                {"k": kind},
+            )
+        except Exception as e:  # no store yet: nothing to restore
+            log.warning("cannot read the last applied %s from the store: %s", kind, e)
+            continue
+        if rows:
+            reference.restore(kind, rows[0][0], f"{store.db}.reference_versions")
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
@@ -44,13 +62,15 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
             settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
             Dashboard(store, secret), faults,
         )  # fmt: skip
-    lag = LagPoller(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
+    lag = LagPoller(settings.kafka, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.topics.reference,
-        on_refused=lambda kind, _msg: metrics.reference_refused.labels(kind).inc(),
+        on_applied=lambda a: metrics.reference_applied(a.kind, a.version),
+        on_refused=lambda kind, reason, _msg: metrics.reference_refused.labels(kind, reason).inc(),
     )
     reference.start()
+    restore_reference(reference, store)
     if reference.directory is None or reference.books is None:
         log.warning("no directory or price books applied yet: events are stored but not rated until they are")
     if settings.faust.event_loop == "uvloop":

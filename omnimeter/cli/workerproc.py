@@ -79,7 +79,7 @@ def wait_caught_up(
             code = worker.proc.returncode if worker.proc else None
             raise RuntimeError(f"worker exited with {code}:\n{worker.log_tail()}")
         try:
-            lags = group_lag(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage)
+            lags = group_lag(settings.kafka, settings.kafka.consumer_group, settings.topics.usage)
         except KafkaException:  # coordinator moving or loading: ask again
             time.sleep(0.5)
             continue

@@ -34,6 +34,7 @@ from omnimeter.streams.faust.rebalance import RebalanceHook
 from omnimeter.streams.faust.windows import WindowCache
 from omnimeter.streams.flush import Flush, FlushPolicy
 from omnimeter.streams.ingest import IngestConfig, IngestStage
+from omnimeter.streams.kafka_clients import faust_credentials
 from omnimeter.streams.metrics import WorkerMetrics
 from omnimeter.streams.mirror import ReferenceMirror
 from omnimeter.streams.rate import RateStage
@@ -63,7 +64,7 @@ def ingest_config(settings: Settings) -> IngestConfig:
     return IngestConfig(
         batch_max_events=i.batch_max_events,
         flush_interval_s=i.flush_interval_s,
-        limits=ParseLimits(i.max_record_bytes, timedelta(seconds=i.max_future_skew_s)),
+        limits=ParseLimits(i.max_record_bytes, timedelta(seconds=i.max_future_skew_s), i.min_event_time),
     )
 
 
@@ -87,6 +88,7 @@ def create_app(
     app = App(
         settings.kafka.consumer_group,
         broker=f"kafka://{settings.kafka.bootstrap}",
+        broker_credentials=faust_credentials(settings.kafka),
         datadir=str(datadir),
         store="rocksdb://",
         web_enabled=False,
@@ -141,7 +143,7 @@ def create_app(
     # The guard also tells the hook when records of a new generation arrive (before Faust's signals, or
     # after, whichever is first).
     guard = GapGuard(
-        settings.kafka.bootstrap,
+        settings.kafka,
         settings.kafka.consumer_group,
         app.consumer.seek,
         metrics,
@@ -166,6 +168,7 @@ def create_app(
                     msg.value,
                     list(msg.headers or ()),
                     ack=_acker(stream, event),
+                    key=msg.key,
                 )
             )
 

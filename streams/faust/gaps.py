@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
+from omnimeter.streams.kafka_clients import Kafka, confluent_config
 from omnimeter.streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,8 @@ log = logging.getLogger(__name__)
 Seek = Callable[[object, int], Awaitable[None]]
 
 
-def high_watermark(bootstrap: str, group: str, topic: str, partition: int) -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+def high_watermark(kafka: Kafka, group: str, topic: str, partition: int) -> int:
+    c = Consumer(confluent_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
     try:
         _, high = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
         return int(high)
@@ -42,8 +43,8 @@ def high_watermark(bootstrap: str, group: str, topic: str, partition: int) -> in
         c.close()
 
 
-def committed_or_earliest(bootstrap: str, group: str, topic: str, partition: int) -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+def committed_or_earliest(kafka: Kafka, group: str, topic: str, partition: int) -> int:
+    c = Consumer(confluent_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
     try:
         (tp,) = c.committed([TopicPartition(topic, partition)], timeout=10)
         if tp.offset >= 0:
@@ -66,7 +67,7 @@ class GapGuard:
     """
 
     def __init__(
-        self, bootstrap: str, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
+        self, kafka: Kafka, group: str, seek: Seek, metrics: WorkerMetrics | None = None,
         retry_after_s: float = 2.0, retry_max_s: float = 10.0, stall_after_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         committed: Callable[[str, int], int] | None = None, on_rebalance: Callable[[], None] | None = None,
@@ -74,8 +75,8 @@ class GapGuard:
     ) -> None:  # fmt: skip
         self.on_rebalance = on_rebalance
         self.metrics = metrics
-        self.committed = committed or (lambda topic, part: committed_or_earliest(bootstrap, group, topic, part))
-        self.watermark = watermark or (lambda topic, part: high_watermark(bootstrap, group, topic, part))
+        self.committed = committed or (lambda topic, part: committed_or_earliest(kafka, group, topic, part))
+        self.watermark = watermark or (lambda topic, part: high_watermark(kafka, group, topic, part))
         self.clock = clock
         self.seek = seek
         self.retry_after_s, self.retry_max_s, self.stall_after_s = retry_after_s, retry_max_s, stall_after_s

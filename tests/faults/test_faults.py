@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from omnimeter.cli.localkafka import LocalKafka
@@ -32,7 +32,8 @@ from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.rating import MemoryState, Rater
 from omnimeter.schemas.directory import parse_directory
 from omnimeter.sinks.clickhouse import connect
-from omnimeter.streams.kafka_admin import group_lag
+from omnimeter.streams.kafka_admin import TopicSpec, ensure_topics, group_lag
+from omnimeter.streams.reference import version_of
 from tests.conftest import _cache_dir, free_port
 from tests.faults.harness import Scenario
 from tests.integration.rating_check import REF, assert_same_totals, stream_totals
@@ -219,8 +220,10 @@ def test_late_out_of_order_and_future_events(kafka: str, tmp_path: Path) -> None
     assert any(n >= 2 for _, n in cycles), "late events were rated in the cycle of their event time"
 
 
-def _hostile(now: datetime) -> list[Record]:
-    def env(i: int, **over: object) -> dict[str, object]:
+def _hostile(now: datetime) -> list[tuple[str, Record]]:
+    """(class, record) of every kind of hostile input; each record carries the reasons it must get."""
+
+    def env(i: int | str, **over: object) -> dict[str, object]:
         doc = {"specversion": "1.0", "id": f"hostile-{i}", "source": "fuzz", "type": "call.completed",
                "time": now.isoformat(), "subject": "tenant-001", "datacontenttype": "application/json",
                "data": {"direction": "outbound", "account": "+15550000001", "contact": "+5730012345", "answered": True,
@@ -228,39 +231,159 @@ def _hostile(now: datetime) -> list[Record]:
         doc.update(over)
         return doc
 
-    def data(i: int, **over: object) -> dict[str, object]:
+    def data(i: int | str, **over: object) -> dict[str, object]:
         d = env(i)
         return env(i, data={**d["data"], **over})  # type: ignore[dict-item]
 
+    def raw(doc: dict[str, object], old: str, new: str) -> bytes:
+        text = json.dumps(doc)
+        assert old in text
+        return text.replace(old, new, 1).encode()
+
     good = json.dumps(env(0)).encode()
-    cases: list[tuple[bytes, str]] = [
-        (good[: len(good) // 2], "not_json"),  # truncated
-        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "not_json"),  # deep nesting
-        (json.dumps(data(1, account="x" * 60_000)).encode(), "invalid_field"),  # a huge string
-        (b'{"x":"' + b"a" * 150_000 + b'"}', "oversized"),
-        (json.dumps(data(2, duration_s="ten")).encode(), "invalid_field"),  # wrong type
-        (json.dumps(data(3, answered="maybe")).encode(), "invalid_field"),
-        (good[:30] + b"\xc3\x28" + good[30:], "not_utf8"),
-        (json.dumps(env(4, subject="tenant-nobody")).encode(), "unknown_tenant"),
-        (json.dumps(data(5, duration_s=-30)).encode(), "invalid_field"),  # negative duration
-        (json.dumps(env(6, time="2026-13-45T99:00:00Z")).encode(), "bad_time"),
-        (b"[]", "empty_batch"),
-        (b"null", "not_envelope"),
-        (json.dumps(env(7, type="call.teleported")).encode(), "unknown_type"),
-        (json.dumps({k: v for k, v in env(8).items() if k != "id"}).encode(), "missing_field"),
-    ]
-    return [Record(b"tenant-001", value, CT, malformed=[reason]) for value, reason in cases]
+    ct = CT[0][1]
+    cases: list[tuple[str, bytes, list[str], bytes]] = [
+        ("truncated JSON", good[: len(good) // 2], ["not_json"], b"tenant-001"),
+        ("JSON nested 10,000 deep", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, ["not_json"], b"tenant-001"),
+        ("a 60 kB string", json.dumps(data(1, account="x" * 60_000)).encode(), ["invalid_field"], b"tenant-001"),
+        ("oversized record", b'{"x":"' + b"a" * 950_000 + b'"}', ["oversized"], b"tenant-001"),
+        ("string as number", json.dumps(data(2, duration_s="ten")).encode(), ["invalid_field"], b"tenant-001"),
+        ("string as boolean", json.dumps(data(3, answered="maybe")).encode(), ["invalid_field"], b"tenant-001"),
+        ("not UTF-8", good[:30] + b"\xc3\x28" + good[30:], ["not_utf8"], b"tenant-001"),
+        ("unknown tenant", json.dumps(env(4, subject="tenant-nobody")).encode(), ["unknown_tenant"], b"tenant-nobody"),
+        ("negative duration", json.dumps(data(5, duration_s=-30)).encode(), ["invalid_field"], b"tenant-001"),
+        ("impossible date", json.dumps(env(6, time="2026-13-45T99:00:00Z")).encode(), ["bad_time"], b"tenant-001"),
+        ("empty batch", b"[]", ["empty_batch"], b"tenant-001"),
+        ("JSON null", b"null", ["not_envelope"], b"tenant-001"),
+        ("unknown type", json.dumps(env(7, type="call.teleported")).encode(), ["unknown_type"], b"tenant-001"),
+        ("no id", json.dumps({k: v for k, v in env(8).items() if k != "id"}).encode(), ["missing_field"],
+         b"tenant-001"),
+        ("time 0001-01-01T00:00:00+23:59", json.dumps(env(9, time="0001-01-01T00:00:00+23:59")).encode(),
+         ["time_out_of_range"], b"tenant-001"),
+        ("time 1970-01-01 (zero timestamp)", json.dumps(env(10, time="1970-01-01T00:00:00Z")).encode(),
+         ["time_out_of_range"], b"tenant-001"),
+        ("time 9999-12-31T23:59:59-23:59", json.dumps(env(11, time="9999-12-31T23:59:59-23:59")).encode(),
+         ["time_out_of_range"], b"tenant-001"),
+        ("duration beyond UInt32", json.dumps(data(12, duration_s=2**32)).encode(), ["invalid_field"], b"tenant-001"),
+        ("duplicate key", raw(data(13), '"duration_s": 30', '"duration_s": 30, "duration_s": 999999'),
+         ["duplicate_key"], b"tenant-001"),
+        ("NaN", raw(data(14), '"duration_s": 30', '"duration_s": NaN'), ["non_finite_number"], b"tenant-001"),
+        ("Infinity", raw(data(15), '"duration_s": 30', '"duration_s": Infinity'), ["non_finite_number"],
+         b"tenant-001"),
+        ("boolean as number", json.dumps(data(16, duration_s=True)).encode(), ["invalid_field"], b"tenant-001"),
+        ("key of another tenant", json.dumps(env(17)).encode(), ["key_mismatch"], b"tenant-002"),
+        ("no key", json.dumps(env(18)).encode(), ["key_mismatch"], b""),
+        ("lone surrogate in an extra field", raw(data(21), '"duration_s": 30', '"duration_s": 30, "x": "\\ud800"'),
+         ["not_utf8"], b"tenant-001"),
+        ("batch of two tenants", json.dumps([env(19), env(20, subject="tenant-002")]).encode(),
+         ["mixed_tenants"] * 2, b"tenant-001"),
+    ]  # fmt: skip
+    future = json.dumps(
+        [env(f"future-{k}", time=(now + timedelta(days=1)).isoformat()) for k in range(2_800)], separators=(",", ":")
+    )
+    assert 800_000 < len(future) < 900_000
+    cases.append(("batch of 2,800 future events (850 kB)", future.encode(), ["future_time"] * 2_800, b"tenant-001"))
+    out = []
+    for name, value, reasons, key in cases:
+        headers = [("content-type", b"application/cloudevents-batch+json" if value[:1] == b"[" else ct)]
+        out.append((name, Record(key, value, headers, malformed=reasons)))
+    return out
+
+
+def _hostile_reference(run: Scenario) -> list[tuple[str, str, bytes]]:
+    """(class, kind, value) of hostile reference versions: each must be refused, the last good one kept."""
+    from tests.hostile_reference import HOSTILE_DIRECTORY, HOSTILE_PRICES
+
+    out = [(f"prices: {n}", "prices", t.encode()) for n, t, _, _ in HOSTILE_PRICES if len(t) < 500_000]
+    out += [(f"directory: {n}", "directory", t.encode()) for n, t, _, _ in HOSTILE_DIRECTORY if len(t) < 500_000]
+    out.append(("prices: not UTF-8", "prices", b"books: [\xff\xfe]"))
+    return out
+
+
+def _produce_reference(run: Scenario, items: list[tuple[str, bytes]], topic: str = "") -> None:
+    """Raw records on the reference topic, as something that skipped the CLI's checks would write them."""
+    p = Producer({"bootstrap.servers": run.settings.kafka.bootstrap, "message.max.bytes": 2_000_000})
+    for kind, value in items:
+        p.produce(topic or run.settings.topics.reference, value, kind.encode())
+    assert p.flush(30) == 0
+
+
+def _metrics(run: Scenario, worker: WorkerProcess, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.worker.web_port}/metrics", timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: Path) -> None:
-    run = Scenario.create("hostile input", kafka, tmp_path, ingest__max_record_bytes=100_000)
+    """Every class of hostile input, among live traffic: the worker never crashes or stalls (lag back to 0
+    within 10 s of the last record), every hostile record is dead-lettered with its own reason, every good
+    event is stored and rated; hostile reference versions on the reference topic are refused, the last good
+    version stays in force, a later one applies, and a restarted worker boots with it."""
+    run = Scenario.create("hostile input", kafka, tmp_path, ingest__max_record_bytes=900_000)
     recs = run.traffic(3_000, seed=67, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
     hostile = _hostile(datetime.now(UTC))
-    mixed = recs[:1500] + hostile + recs[1500:]
-    run.produce(mixed)
-    run.faults["hostile records"] += len(hostile)
+    reference = _hostile_reference(run)
+    n = len(recs)
+    warm, mixed, after, restarted = n // 10, n * 6 // 10, n * 75 // 100, n * 88 // 100
     worker = run.worker()
+    run.produce(recs[:warm])
+    run.wait_committed(worker, 1)
+    # hostile records and hostile reference versions interleaved with live traffic
+    step = (mixed - warm) // len(hostile)
+    for k, (name, rec) in enumerate(hostile):
+        run.produce([*recs[warm + k * step : warm + (k + 1) * step], rec])
+        run.faults[f"{name} -> {', '.join(sorted(set(rec.malformed)))}"] += 1
+        if k < len(reference):
+            _produce_reference(run, [reference[k][1:]])
+    _produce_reference(run, [r[1:] for r in reference[len(hostile) :]])
+    for name, _, _ in reference:
+        run.faults[f"reference {name} -> refused"] += 1
+    # a later good version of the books (same prices, new text) applies after the hostile ones
+    later = run.tmp / "prices-later.yaml"
+    later.write_text(run.prices.read_text() + "\n# re-applied after hostile versions\n")
+    run.apply("prices", later)
+    run.produce(recs[warm + len(hostile) * step : after])
+    last_sent = time.monotonic()
+    wait_caught_up(run.settings, timeout_s=60, worker=worker)
+    caught_up_s = time.monotonic() - last_sent
+    assert caught_up_s < 10, f"lag back to 0 {caught_up_s:.1f} s after the last record"
+    run.faults[f"lag 0 within {caught_up_s:.0f} s of the last record"] += 1
+    metrics = _metrics(run, worker)
+    refused = sum(float(ln.split()[-1]) for ln in metrics.splitlines()
+                  if ln.startswith("omnimeter_reference_refused_total{"))  # fmt: skip
+    assert refused == len(reference), metrics
+    for reason in ("too_deep", "alias", "invalid", "not_utf8"):
+        assert f'reason="{reason}"' in metrics
+    time.sleep(2.5)
+    assert worker.stop() == 0, worker.log_tail()
+    log = worker.log_tail(10_000_000)
+    assert "Traceback" not in log, log[-4000:]
+    assert f"applied prices version {version_of(later.read_text())}" in log
+    # a restarted worker boots with the last good versions and rates the rest
+    worker = run.worker()
+    run.produce(recs[after:restarted])
+    wait_caught_up(run.settings, timeout_s=120, worker=worker)
+    in_force = f'omnimeter_reference_version_info{{kind="prices",version="{version_of(later.read_text())}"}} 1.0'
+    assert in_force in _metrics(run, worker)
     run.finish(worker)
+    # compaction keeps only a key's newest record: a reference topic whose newest versions are refused ones
+    # holds no good version at all; a worker booting on it restores the last applied ones from the store
+    compacted = f"{run.settings.topics.reference}-compacted"
+    ensure_topics(run.settings.kafka.bootstrap, [TopicSpec(compacted, 1, {"cleanup.policy": "compact"})])
+    _produce_reference(run, [("prices", b"books: [{id: x}]"), ("directory", b"&a x")], topic=compacted)
+    worker = run.worker(topics__reference=compacted)
+    run.produce(recs[restarted:])
+    wait_caught_up(run.settings, timeout_s=120, worker=worker)
+    assert in_force in _metrics(run, worker)
+    run.faults["reference topic holding only refused versions -> last applied restored from the store"] += 1
+    run.finish(worker)
+    assert worker.proc is not None and worker.proc.returncode == 0
     run.verify()  # every hostile record is in rejected_events and on the DLQ topic with its reason
     store = connect(run.settings.resolved_clickhouse_url, run.settings.clickhouse.database)
     try:
@@ -273,7 +396,13 @@ def test_hostile_input_each_dead_lettered_with_its_reason(kafka: str, tmp_path: 
     assert got["hostile-1"] == ("invalid_field", "data.account")
     assert got["hostile-5"] == ("invalid_field", "data.duration_s")
     assert got["hostile-4"][0] == "unknown_tenant"
-    assert worker.proc is not None and worker.proc.returncode == 0
+    assert got["hostile-9"] == got["hostile-10"] == got["hostile-11"] == ("time_out_of_range", "time")
+    assert got["hostile-13"] == ("duplicate_key", "data.duration_s")
+    assert got["hostile-14"] == got["hostile-15"] == ("non_finite_number", "data.duration_s")
+    assert got["hostile-16"] == ("invalid_field", "data.duration_s")
+    assert got["hostile-17"] == got["hostile-18"] == ("key_mismatch", "subject")
+    assert got["hostile-19"] == got["hostile-20"] == ("mixed_tenants", "subject")
+    assert sum(1 for e in got if e.startswith("hostile-future-")) == 2_800
 
 
 def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) -> None:

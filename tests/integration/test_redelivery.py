@@ -30,7 +30,8 @@ def test_records_delivered_again_after_newer_ones_in_one_batch_are_not_counted_a
     """A seek back delivers offsets 0..29 again after 30..39 in the same batch. The batch's first record
     (30) is contiguous with what was flushed, so only the lowest offset shows the replay."""
     start = datetime.now(UTC) - timedelta(hours=1)
-    values = [r.value for r in records(Traffic(build_world(3, 2), seed=3, start=start, step=timedelta(seconds=1)), 40)]
+    recs = list(records(Traffic(build_world(3, 2), seed=3, start=start, step=timedelta(seconds=1)), 40))
+    values = [r.value for r in recs]
     store = connect(f"chdb://{tmp_path / 'ch'}", "omnimeter_test")
     acked: list[int] = []
 
@@ -38,7 +39,7 @@ def test_records_delivered_again_after_newer_ones_in_one_batch_are_not_counted_a
         async def ack() -> None:
             acked.append(offset)
 
-        return ConsumedRecord("usage", 0, offset, values[offset], ack=ack)
+        return ConsumedRecord("usage", 0, offset, values[offset], ack=ack, key=recs[offset].key)
 
     async def run() -> None:
         flush = Flush(store, RefusingDeadLetters(), FlushPolicy())

@@ -144,9 +144,13 @@ def _traffic_events(seed: int, n: int):  # type: ignore[no-untyped-def]
 def test_rating_is_deterministic_and_independent_of_record_form(seed: int, batch: int) -> None:
     envs = _traffic_events(seed, 300)
     singles = [o.event for e in envs for o in parse_record(json.dumps(e).encode(), NOW)]
-    batched = [
-        o.event for i in range(0, len(envs), batch) for o in parse_record(json.dumps(envs[i : i + batch]).encode(), NOW)
-    ]
+    runs: list[list[dict[str, object]]] = []  # a batch record holds one tenant: runs of one tenant, in order
+    for e in envs:
+        if runs and runs[-1][0]["subject"] == e["subject"] and len(runs[-1]) < batch:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    batched = [o.event for run in runs for o in parse_record(json.dumps(run).encode(), NOW)]
     a = rate_all(singles, BOOKS, DIRECTORY)
     b = rate_all(batched, BOOKS, DIRECTORY)
     c = rate_all(singles, BOOKS, DIRECTORY)

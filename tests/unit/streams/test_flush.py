@@ -93,7 +93,17 @@ def record(offset: int, value: bytes, log: list[str], partition: int = 0) -> Con
     async def ack() -> None:
         log.append(f"ack {partition}:{offset}")
 
-    return ConsumedRecord("usage", partition, offset, value, ack=ack)
+    return ConsumedRecord("usage", partition, offset, value, ack=ack, key=_tenant_of(value))
+
+
+def _tenant_of(value: bytes) -> bytes | None:
+    """The key a producer gives a record: its events' tenant (DESIGN.md section 2)."""
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return None
+    doc = doc[0] if isinstance(doc, list) and doc else doc
+    return str(doc.get("subject", "")).encode() if isinstance(doc, dict) else None
 
 
 def test_acks_only_after_the_insert_succeeds_and_in_delivery_order() -> None:
