@@ -61,6 +61,8 @@ class FlushResult:
     newest_event: dict[Partition, float] = field(default_factory=dict)  # epoch seconds per partition
     event_times: list[float] = field(default_factory=list)  # epoch seconds of the events stored
     unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)  # (meter, party) -> lines no book prices
+    corrections: int = 0  # WhatsApp decisions corrected by late messages
+    past_horizon: int = 0  # late WhatsApp messages past the window horizon (their decisions stand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class Flush:
         if self.rating is not None and c.to_rate:
             lines = await asyncio.to_thread(self.rating.rate, c.to_rate, now)
             result.unpriced = self.rating.unpriced
+            result.corrections, result.past_horizon = self.rating.corrections, self.rating.past_horizon
         result.lines = len(lines)
         for row in lines:
             m = result.meters.setdefault(row[METER], [0, Decimal(0), Decimal(0)])

@@ -137,6 +137,16 @@ class WorkerMetrics:
             ["meter", "party"],
             registry=r,
         )
+        self.whatsapp_corrections = Counter(
+            "omnimeter_whatsapp_corrections_total",
+            "WhatsApp decisions corrected by a late message (a reversal and a corrected line each)",
+            registry=r,
+        )
+        self.whatsapp_past_horizon = Counter(
+            "omnimeter_whatsapp_late_past_horizon_total",
+            "Late WhatsApp messages timed before the window horizon: decisions they would change stand",
+            registry=r,
+        )
         self.reference_refused = Counter(
             "omnimeter_reference_refused_total", "Reference data versions refused as invalid", ["kind"], registry=r
         )
@@ -161,6 +171,8 @@ class WorkerMetrics:
             self.amounts.labels(meter, "reseller").inc(float(reseller))
         for (meter, party), n in result.unpriced.items():
             self.unpriced.labels(meter, party).inc(n)
+        self.whatsapp_corrections.inc(result.corrections)
+        self.whatsapp_past_horizon.inc(result.past_horizon)
         self.flush_seconds.observe(seconds)
         now = time.time()
         for rec in batch:

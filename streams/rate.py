@@ -6,7 +6,10 @@ Runs inside the flush, so lines are inserted in the same ordered flush as the ev
   order-independent, so replays and late events give the same decisions);
 * the quantity used per tenant, cycle and meter (for tiers) and the seats counted per cycle are read
   from billable_lines when a (tenant, cycle) is first needed, then kept up to date in memory: they always
-  agree with what is stored, also after a crash.
+  agree with what is stored, also after a crash;
+* the WhatsApp decisions in effect per conversation (for corrections by late messages) are read from
+  billable_lines (by `conversation`, back to the window horizon) for the conversations of a flush's late
+  messages, in one query per flush, then kept up to date in memory the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from omnimeter.pricing.rating import Rater
+from omnimeter.pricing.rating import (
+    BillableLine,
+    ConversationKey,
+    DecisionRoot,
+    Rater,
+    decisions_from_lines,
+    is_late,
+)
+from omnimeter.pricing.units import conversation_key
 from omnimeter.pricing.whatsapp import WindowState
 from omnimeter.sinks.base import CycleUsage
 from omnimeter.streams.records import ConsumedRecord
@@ -40,12 +51,48 @@ class StoredRatingState:
     rebalance hook marks it stale, and the next flush starts from what is stored."""
 
     MAX_CACHED_CYCLES = 20_000
+    MAX_CACHED_CONVERSATIONS = 100_000
 
     def __init__(self, store: CycleUsage, windows: WindowLookup) -> None:
         self.store = store
         self.windows = windows
         self._cycles: dict[tuple[str, date], _Cycle] = {}
         self._stale = False
+        self._decided: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
+        # decisions made in this flush for conversations not loaded: merged in if one is loaded later
+        self._unstored: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
+
+    def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]:
+        found = self._decided.get(key)
+        if found is None:
+            self.load_decisions([key])
+            found = self._decided[key]
+        return found
+
+    def set_decision(self, key: ConversationKey, root: DecisionRoot, line: BillableLine) -> None:
+        target = self._decided.get(key)
+        if target is None:
+            target = self._unstored.setdefault(key, {})
+        target[root] = line
+
+    def load_decisions(self, keys: Sequence[ConversationKey]) -> None:
+        """Read the decisions of conversations not cached, back to each one's window horizon (one query)."""
+        floors: dict[ConversationKey, datetime] = {}
+        for key in keys:
+            if key not in self._decided:
+                state = self.windows(key)
+                floor = state.decidable_from() if state is not None else None
+                if floor is None:
+                    self._decided[key] = self._unstored.pop(key, {})
+                else:
+                    floors[key] = floor
+        if not floors:
+            return
+        found = decisions_from_lines(self.store.window_decisions(sorted(floors), min(floors.values())))
+        for key in floors:
+            decided = found.get(key, {})
+            decided.update(self._unstored.pop(key, {}))  # this flush's are newer than the stored ones
+            self._decided[key] = decided
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
         return self.windows(key)
@@ -79,6 +126,9 @@ class StoredRatingState:
     def trim(self) -> None:
         """Forget cached cycles when stale or too many (call between flushes: everything rated before is
         stored)."""
+        self._unstored.clear()  # stored by now
+        if self._stale or len(self._decided) > self.MAX_CACHED_CONVERSATIONS:
+            self._decided.clear()
         if self._stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
             self._cycles.clear()
             self._stale = False
@@ -94,6 +144,8 @@ class RateStage:
         self.reference = reference
         self.state = StoredRatingState(store, windows)
         self.unpriced: CounterT[tuple[str, str]] = CounterT()  # of the last `rate`: (meter, party) -> lines
+        self.corrections = 0  # of the last `rate`: WhatsApp decisions corrected
+        self.past_horizon = 0  # of the last `rate`: late WhatsApp messages past the window horizon
 
     @property
     def ready(self) -> bool:
@@ -111,10 +163,19 @@ class RateStage:
         if books is None or directory is None:
             return []
         self.state.trim()
+        late: list[ConversationKey] = []
+        for _, _, event in items:
+            key = conversation_key(event)
+            state = self.state.window(key) if key is not None else None
+            if key is not None and state is not None and is_late(event, state):
+                late.append(key)
+        if late:
+            self.state.load_decisions(late)
         rater = Rater(books, directory, self.state)
         rows: list[Sequence[Any]] = []
         for rec, index, event in items:
             for ln in rater.rate(event):
                 rows.append(line_row(ln, rec, index, now))
         self.unpriced = rater.unpriced  # read by the flush for its metrics
+        self.corrections, self.past_horizon = rater.corrections, rater.past_horizon
         return rows
