@@ -62,6 +62,12 @@ class WorkerMetrics:
             ["meter", "party"],
             registry=r,
         )
+        self.reversed_amounts = Counter(
+            "omnimeter_reversed_amount_total",
+            "Amounts reversed by corrections of WhatsApp decisions (subtract from omnimeter_billed_amount_total)",
+            ["meter", "party"],
+            registry=r,
+        )
         self.flush_seconds = Histogram(
             "omnimeter_flush_duration_seconds", "Duration of one ordered flush", buckets=SHORT_BUCKETS, registry=r
         )
@@ -165,10 +171,13 @@ class WorkerMetrics:
         self.dead_letters.inc(sum(result.rejected.values()))
         for reason, n in result.rejected.items():
             self.rejected.labels(reason).inc(n)
-        for meter, (n, platform, reseller) in result.meters.items():
+        for meter, (n, platform, reseller, rev_platform, rev_reseller) in result.meters.items():
             self.lines.labels(meter).inc(n)
             self.amounts.labels(meter, "platform").inc(float(platform))
             self.amounts.labels(meter, "reseller").inc(float(reseller))
+            if rev_platform or rev_reseller:
+                self.reversed_amounts.labels(meter, "platform").inc(float(rev_platform))
+                self.reversed_amounts.labels(meter, "reseller").inc(float(rev_reseller))
         for (meter, party), n in result.unpriced.items():
             self.unpriced.labels(meter, party).inc(n)
         self.whatsapp_corrections.inc(result.corrections)
