@@ -160,9 +160,10 @@ def whatsapp(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[
             c["inbound"] += r.quantity
         elif meter.startswith("whatsapp.outbound."):
             c[meter.rsplit(".", 1)[1]] += r.quantity
-        elif meter.startswith("whatsapp.template."):
+        elif meter.startswith("whatsapp.template.") or meter == "whatsapp.service.messages":
             cur = cost_currency(r)
-            cat = categories[(r["account"], meter.removeprefix("whatsapp.template."), cur)]
+            name = "service" if meter == "whatsapp.service.messages" else meter.removeprefix("whatsapp.template.")
+            cat = categories[(r["account"], name, cur)]
             if r["free_reason"]:
                 c["free"] += r.quantity
                 cat[1] += r.quantity

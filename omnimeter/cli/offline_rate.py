@@ -2,7 +2,10 @@
 
 Each line of the events file is one record value as producers send it (an envelope, or a batch array).
 Lines are parsed by `schemas.parse` and rated by `pricing.rating` in file order, exactly as the worker
-does for one partition. Rejected lines are reported on stderr with their line number and reason.
+does for one partition. Rejected lines are reported on stderr with their line number and reason. A
+WhatsApp message that comes later in the file than messages it decides otherwise (a click-to-WhatsApp
+message timed before a template) corrects them with a reversal and a corrected line, as the stream does,
+so the totals are the same for the file in any order (within the window horizon, pricing/whatsapp.py).
 """
 
 from __future__ import annotations
@@ -91,14 +94,22 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
         title = "totals per tenant and meter: cycle charges (the charge model on each cycle's quantity), estimate"
         sections = [Section(title, cols, rows)]
         if with_lines:
-            lcols = ["event", "meter", "quantity", "platform", "reseller", "free reason"]
+            lcols = ["event", "meter", "quantity", "platform", "reseller", "free reason", "corrects line"]
             sections.insert(
                 0,
                 Section(
                     "billable lines",
                     lcols,
                     [
-                        (ln.event_id, ln.meter, ln.quantity, ln.amount_platform, ln.amount_reseller, ln.free_reason)
+                        (
+                            ln.event_id,
+                            ln.meter,
+                            ln.quantity,
+                            ln.amount_platform,
+                            ln.amount_reseller,
+                            ln.free_reason,
+                            ln.corrects_line_id,
+                        )
                         for ln in lines
                     ],
                 ),
