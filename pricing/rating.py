@@ -29,7 +29,7 @@ from omnimeter.pricing.cycles import cycle_of
 from omnimeter.pricing.meters import SEAT_OTHER, SEAT_PREFIX, UNPRICED, is_billable, is_role
 from omnimeter.pricing.money import line_amount
 from omnimeter.pricing.units import Usage, classify, conversation_key, window_step
-from omnimeter.pricing.whatsapp import SERVICE, WindowState, template_delivered
+from omnimeter.pricing.whatsapp import FEP_REPLY_WITHIN, SERVICE, WindowState, template_delivered
 from omnimeter.schemas.directory import Directory, Tenant
 from omnimeter.schemas.events import UsageEvent, data_field
 
@@ -161,7 +161,8 @@ def is_late(event: UsageEvent, state: WindowState) -> bool:
     if event.type == "message.received":
         return any(o >= t for o in state.outbound)  # a window from t covers messages from t on
     if event.type in ("message.sent", "message.delivered"):
-        return any(o > t for o in state.outbound)  # an earlier answer moves a free-entry-point window
+        # only as the (earlier) answer to a free-entry-point message can it move a window
+        return any(f <= t <= f + FEP_REPLY_WITHIN for f in state.fep_inbound) and any(o > t for o in state.outbound)
     return False
 
 
@@ -273,6 +274,8 @@ class Rater:
         book = self._paying_book(tenant, cur.event_time)
         rules = (book.billing if book else BillingPolicy()).whatsapp.rules
         category = SERVICE if cur.meter == SERVICE_METER else cur.meter.removeprefix("whatsapp.template.")
+        if category == SERVICE and not rules.charge_service_messages:  # billed under the platform's rules only
+            return "" if cur.free_reason == UNPRICED else cur.free_reason
         return str(template_delivered(state, cur.event_time, category, rules=rules).free_reason)
 
     def _correct(self, cur: BillableLine, reason: str, tenant: Tenant, why: str) -> tuple[BillableLine, BillableLine]:

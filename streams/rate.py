@@ -15,7 +15,7 @@ Runs inside the flush, so lines are inserted in the same ordered flush as the ev
 from __future__ import annotations
 
 from collections import Counter as CounterT
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,13 +61,21 @@ class StoredRatingState:
         self._decided: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
         # decisions made in this flush for conversations not loaded: merged in if one is loaded later
         self._unstored: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
+        self._fresh: set[ConversationKey] = set()
 
     def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]:
         found = self._decided.get(key)
         if found is None:
+            if key in self._fresh:  # nothing decided before this flush can change: this flush's decisions
+                return self._unstored.setdefault(key, {})
             self.load_decisions([key])
             found = self._decided[key]
         return found
+
+    def fresh(self, keys: Iterable[ConversationKey]) -> None:
+        """For this flush: conversations whose messages timed after the flush's late ones all came in this
+        flush's batch, so no decision stored before can change (no need to read them)."""
+        self._fresh.update(keys)
 
     def set_decision(self, key: ConversationKey, root: DecisionRoot, line: BillableLine) -> None:
         target = self._decided.get(key)
@@ -127,6 +135,7 @@ class StoredRatingState:
         """Forget cached cycles when stale or too many (call between flushes: everything rated before is
         stored)."""
         self._unstored.clear()  # stored by now
+        self._fresh.clear()
         if self._stale or len(self._decided) > self.MAX_CACHED_CONVERSATIONS:
             self._decided.clear()
         if self._stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
@@ -157,20 +166,37 @@ class RateStage:
         d = self.reference.directory
         return (lambda _tenant: True) if d is None else d.tenants_by_id().__contains__
 
+    def _read_decisions(self, items: Sequence[tuple[ConsumedRecord, int, Any]]) -> None:
+        """Read, in one query, the stored decisions of the conversations of this flush's late WhatsApp
+        messages. A message is late for decisions stored before only if a business message of its
+        conversation timed at or after it came in an earlier batch: a time of this batch's own messages
+        does not count (an exact time collision with one of them is taken as this batch's)."""
+        batch_times: dict[ConversationKey, set[datetime]] = {}
+        late: list[tuple[ConversationKey, datetime, WindowState]] = []
+        for _, _, event in items:
+            key = conversation_key(event)
+            if key is None:
+                continue
+            if event.type in ("message.sent", "message.delivered"):
+                batch_times.setdefault(key, set()).add(event.time)
+            state = self.state.window(key)
+            if state is not None and is_late(event, state):
+                late.append((key, event.time, state))
+        load, fresh = set(), set()
+        for key, t, state in late:
+            mine = batch_times.get(key, set())
+            (load if any(o >= t and o not in mine for o in state.outbound) else fresh).add(key)
+        self.state.fresh(fresh - load)
+        if load:
+            self.state.load_decisions(sorted(load))
+
     def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
         """Rows of billable_lines for (record, index in record, event) items, in order."""
         books, directory = self.reference.books, self.reference.directory
         if books is None or directory is None:
             return []
         self.state.trim()
-        late: list[ConversationKey] = []
-        for _, _, event in items:
-            key = conversation_key(event)
-            state = self.state.window(key) if key is not None else None
-            if key is not None and state is not None and is_late(event, state):
-                late.append(key)
-        if late:
-            self.state.load_decisions(late)
+        self._read_decisions(items)
         rater = Rater(books, directory, self.state)
         rows: list[Sequence[Any]] = []
         for rec, index, event in items:

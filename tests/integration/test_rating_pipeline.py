@@ -191,8 +191,10 @@ def test_shuffled_chunks_with_pauses_give_the_offline_cycle_charges(
     rnd.shuffle(chunks)
     worker = WorkerProcess(settings).start()
     try:
-        for chunk in chunks:
+        for i, chunk in enumerate(chunks):
             produce_plain(settings.kafka.bootstrap, settings.topics.usage, rnd.sample(chunk, len(chunk)), Ledger())
+            if i == 0:  # the worker is up and consuming: the next chunks arrive after earlier ones are rated
+                wait_caught_up(settings, timeout_s=120, worker=worker)
             time.sleep(0.5)
         wait_caught_up(settings, timeout_s=240, worker=worker)
     finally:
