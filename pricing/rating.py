@@ -223,10 +223,10 @@ class Rater:
                     continue
                 self.state.count_seat(tenant.id, cycle, usage.meter, usage.seat_user)
             qty_p = usage.quantity if platform_qty is None else platform_qty.get(usage.meter, ZERO)
+            decided = usage.by_window and key is not None
             ln = self._line(event.source, event.id, event.time, tenant, cycle, i, usage, qty_p, platform_book,
-                            retail_book, dims)  # fmt: skip
-            if usage.by_window and key is not None:
-                ln = ln._replace(conversation=key[2])
+                            retail_book, dims, key[2] if decided and key else "")  # fmt: skip
+            if decided and key is not None:
                 self.state.set_decision(key, (ln.event_source, ln.event_id, ln.line_index), ln)
             lines.append(ln)
         if key is not None:
@@ -333,6 +333,7 @@ class Rater:
         platform: PriceBook | None,
         retail: PriceBook | None,
         dims: tuple[str, str, str, str, str, str, str, str],
+        conversation: str = "",
     ) -> BillableLine:
         charged = not usage.free_reason and (usage.quantity > 0 or quantity_p > 0)
         if platform is not None and usage.meter not in platform.prices:  # a tenant's table lacks it: the general book
@@ -369,7 +370,7 @@ class Rater:
             campaign,
             amount_p, platform.currency if platform else "", platform.label if platform else "",
             amount_r, retail.currency if retail else "", retail.label if retail else "",
-            str(usage.free_reason), quantity_p,
+            str(usage.free_reason), quantity_p, conversation,
         )  # fmt: skip
 
     @staticmethod

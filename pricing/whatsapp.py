@@ -26,9 +26,10 @@ earlier stand, and the late message is counted (`omnimeter_whatsapp_late_past_ho
 
 from __future__ import annotations
 
+import bisect
 import json
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -131,21 +132,28 @@ def _micros(t: datetime) -> int:
     return found
 
 
-def _add(state: WindowState, kind: str, at: datetime) -> WindowState:
-    """`state` with `at` added to one list, every list pruned to `HORIZON` before the conversation's newest
-    time and to its `MAX_TIMES` newest: the result is the same whatever order times are added in."""
-    times: tuple[datetime, ...] = getattr(state, kind)
+def _add(state: WindowState, kind: int, at: datetime) -> WindowState:
+    """`state` with `at` added to list `kind` (0 inbound, 1 fep_inbound, 2 outbound), every list pruned to
+    `HORIZON` before the conversation's newest time and to its `MAX_TIMES` newest: the result is the same
+    whatever order times are added in. (Called once per WhatsApp message: built without `replace`.)"""
+    lists = [state.inbound, state.fep_inbound, state.outbound]
+    times = lists[kind]
     if at in times:
         return state
-    newest = max(at, state.newest or at)
+    newest = state.newest
+    if newest is None or at > newest:  # the usual case: the newest message so far
+        floor = at - HORIZON
+        for k, ts in enumerate(lists):
+            if ts and ts[0] < floor:
+                lists[k] = tuple(t for t in ts if t >= floor)
+        lists[kind] = (*lists[kind], at)[-MAX_TIMES:]
+        return WindowState(*lists)
     if at < newest - HORIZON:
         return state  # past the horizon: it cannot change any decision the state still determines
-    merged = sorted((*times, at))[-MAX_TIMES:]
-    out = replace(state, **{kind: tuple(merged)})
-    if state.newest is None or at <= state.newest:
-        return out
-    floor = newest - HORIZON
-    return WindowState(*(tuple(t for t in getattr(out, k) if t >= floor) for k in _LISTS))
+    merged = list(times)
+    bisect.insort(merged, at)
+    lists[kind] = tuple(merged[-MAX_TIMES:])
+    return WindowState(*lists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +165,15 @@ class Decision:
 
 def inbound(state: WindowState, at: datetime, entry_point: str | None = None) -> WindowState:
     """A customer's message: opens a customer-service window; through a free entry point, may open more."""
-    state = _add(state, "inbound", at)
+    state = _add(state, 0, at)
     if entry_point and entry_point.lower() in FREE_ENTRY_POINTS:
-        state = _add(state, "fep_inbound", at)
+        state = _add(state, 1, at)
     return state
 
 
 def outbound(state: WindowState, at: datetime) -> WindowState:
     """A business message (its time may answer a free-entry-point message)."""
-    return _add(state, "outbound", at)
+    return _add(state, 2, at)
 
 
 def fep_window_start(state: WindowState, at: datetime) -> datetime | None:
