@@ -108,6 +108,8 @@ def test_marketing_template_then_a_late_click_to_whatsapp_message_timed_before_i
     in_order = rate([events[2], *events[:2]], BOOKS)
     assert not any(ln.corrects_line_id for ln in in_order)
     assert charged(in_order) == charged(lines)
+    # a corrected decision counts as one line in the totals (its reversal -1, its corrected line +1)
+    assert [(t.meter, t.lines) for t in totals(lines, BOOKS)] == [(t.meter, t.lines) for t in totals(in_order, BOOKS)]
 
 
 def test_utility_template_then_a_late_customer_message_timed_before_it_is_free() -> None:
