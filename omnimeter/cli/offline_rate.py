@@ -14,13 +14,14 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from omnimeter.pricing.books import PriceBooks, parse_price_books
 from omnimeter.pricing.rating import BillableLine, MemoryState, Rater, UnknownTenant
 from omnimeter.pricing.totals import Total, totals
+from omnimeter.pricing.whatsapp import LATENESS
 from omnimeter.reports.render import Format, render
 from omnimeter.reports.section import Section
 from omnimeter.schemas.directory import Directory, parse_directory
@@ -58,6 +59,14 @@ def rate_file(events: Path, books: PriceBooks, directory: Directory, err: TextIO
             lines.extend(rater.rate(event))
         except UnknownTenant as e:
             print(f"event {event.id}: unknown tenant {e}", file=err)
+    if rater.past_horizon:
+        print(
+            f"{rater.past_horizon} WhatsApp message(s) came later in the file than the window horizon allows "
+            f"(more than {LATENESS / timedelta(hours=1):g} h before their conversation's newest message): "
+            "decisions they would change stand; "
+            "sort the file by event time to rate them all on complete windows",
+            file=err,
+        )
     return lines
 
 

@@ -58,23 +58,23 @@ H = timedelta(hours=1)
 CHAT = {"channel": "whatsapp", "account": "+5215550001", "contact": "+5215559999"}
 
 
-def customer(n: int, at: datetime, entry_point: str | None = None) -> UsageEvent:
-    data: dict[str, Any] = {**CHAT, **({"entry_point": entry_point} if entry_point else {})}
+def customer(n: int, at: datetime, entry_point: str | None = None, contact: str = CHAT["contact"]) -> UsageEvent:
+    data: dict[str, Any] = {**CHAT, "contact": contact, **({"entry_point": entry_point} if entry_point else {})}
     return event("direct", "message.received", data, n, at)
 
 
-def template(n: int, at: datetime, category: str) -> list[UsageEvent]:
+def template(n: int, at: datetime, category: str, contact: str = CHAT["contact"]) -> list[UsageEvent]:
     """A template sent and delivered at `at`."""
-    data = {**CHAT, "sender_kind": "system", "template": {"name": f"t{n}", "category": category}}
+    data = {**CHAT, "contact": contact, "sender_kind": "system", "template": {"name": f"t{n}", "category": category}}
     return [
         event("direct", "message.sent", data, n, at),
         event("direct", "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
     ]
 
 
-def reply(n: int, at: datetime) -> list[UsageEvent]:
+def reply(n: int, at: datetime, contact: str = CHAT["contact"]) -> list[UsageEvent]:
     """A free-form (service) answer sent and delivered at `at`."""
-    data = {**CHAT, "sender_kind": "operator"}
+    data = {**CHAT, "contact": contact, "sender_kind": "operator"}
     return [
         event("direct", "message.sent", data, n, at),
         event("direct", "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
@@ -206,7 +206,7 @@ def test_from_2026_10_01_a_late_customer_message_no_longer_frees_a_utility_templ
     assert sum(ln.amount_platform for ln in lines) == Decimal("0.004")
 
 
-def test_a_late_message_past_the_horizon_leaves_the_decision_standing() -> None:
+def test_a_late_message_past_the_horizon_leaves_the_decision_standing(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # A utility template at July 6 10:00, then the conversation goes on for 5 days (a template on July 11
     # 10:00); a customer message timed July 6 09:00 arrives last: more than 72 h (the lateness the window
     # state keeps) before the conversation's newest message, so the July 6 decision (0.0040) stands.
@@ -218,3 +218,40 @@ def test_a_late_message_past_the_horizon_leaves_the_decision_standing() -> None:
     lines = rate(events, BOOKS)
     assert not any(ln.corrects_line_id for ln in lines)
     assert sum(ln.amount_platform for ln in lines) == Decimal("0.008")
+
+
+def test_omnimeter_rate_gives_the_same_totals_for_the_file_in_any_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `omnimeter rate` on the conversations above, the file in time order and reversed: the same totals
+    # (the reversed file rates every template before the messages that free it, and corrects them).
+    import io
+    import json
+    from pathlib import Path
+
+    from omnimeter.cli.offline_rate import run_rate
+    from tests.reference.books import DIRECTORY
+
+    events = [customer(1, JULY + 9 * H, entry_point="ctwa_ad"), *template(2, JULY + 10 * H, "marketing")]
+    events += [customer(4, JULY + 30 * H), *template(5, JULY + 40 * H, "utility"), customer(7, JULY + 39 * H)]
+    other = "+5215558888"  # another conversation (months later: one conversation would be past the horizon)
+    events += [customer(8, NOVEMBER + 9 * H, contact=other), *reply(9, NOVEMBER + 9.5 * H, contact=other)]
+    events += template(11, NOVEMBER + 10 * H, "utility", contact=other)
+    (tmp_path / "prices.yaml").write_text(json.dumps({"books": [b.model_dump(mode="json") for b in BOOKS.books]}))
+    (tmp_path / "directory.yaml").write_text(json.dumps(DIRECTORY.model_dump(mode="json")))
+    out = {}
+    for name, order in (("in-order", sorted(events, key=lambda e: e.time)), ("reversed", events[::-1])):
+        path = Path(tmp_path / f"{name}.jsonl")
+        path.write_text("".join(e.model_dump_json(by_alias=True) + "\n" for e in order))
+        buf = io.StringIO()
+        assert run_rate(tmp_path / "prices.yaml", tmp_path / "directory.yaml", path, "json", False, buf) == 0
+        out[name] = json.loads(buf.getvalue())
+    assert out["in-order"]["totals"] == out["reversed"]["totals"]
+    assert any(ln["corrects_line_id"] for ln in out["reversed"]["lines"])
+    price = {t["meter"]: t["lines_platform"] for t in out["reversed"]["totals"]}
+    # July: marketing at 10:00 free (ad message 09:00, answered by it); utility at +40 h free (customer at
+    # +39 h). November: the service reply and the utility template, 0.0040 each (2026-10-01 rules).
+    assert price["whatsapp.template.marketing"] == "0.00"
+    charged = {t["meter"]: t["quantity"] for t in out["reversed"]["totals"]}
+    assert (charged["whatsapp.template.marketing"], charged["whatsapp.template.utility"]) == ("0", "1")  # November
+    assert charged["whatsapp.service.messages"] == "1"
+    lines = sum(Decimal(ln["amount_platform"]) for ln in out["reversed"]["lines"])
+    assert lines == Decimal("0.008")  # the November service reply and utility template, 0.0040 each
