@@ -20,10 +20,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from omnimeter.pricing import whatsapp
 from omnimeter.pricing.charges import Charge, ChargeModel, Tier
 from omnimeter.pricing.meters import SEAT_PREFIX, is_meter
 from omnimeter.pricing.money import Rounding
@@ -137,6 +138,36 @@ class Price(_Model):
         return found
 
 
+WhatsAppCategory = Literal[
+    "marketing", "utility", "authentication", "authentication_international", "marketing_lite", "service"
+]
+
+
+class WhatsAppRules(_Model):
+    """Which WhatsApp categories are free in which window, and whether non-template service messages are
+    charged: Meta's rules as a dated book setting (a new book version switches them). Defaults: the
+    per-message pricing of 2025-07-01 (utility templates and service messages free inside the 24 h
+    customer-service window, everything free in the 72 h free-entry-point window, service messages not
+    billed). From 2026-10-01: ``free_in_service_window: []`` and ``charge_service_messages: true`` (the
+    book prices ``whatsapp.service.messages``, at the utility rate)."""
+
+    free_in_service_window: tuple[WhatsAppCategory, ...] = ("utility", "service")
+    free_in_entry_point_window: tuple[WhatsAppCategory, ...] | Literal["all"] = "all"
+    charge_service_messages: bool = False
+
+    @property
+    def rules(self) -> whatsapp.Rules:
+        found: whatsapp.Rules | None = self.__dict__.get("_rules")
+        if found is None:
+            fep = self.free_in_entry_point_window
+            found = self.__dict__["_rules"] = whatsapp.Rules(
+                frozenset(self.free_in_service_window),
+                None if fep == "all" else frozenset(fep),
+                self.charge_service_messages,
+            )
+        return found
+
+
 class BillingPolicy(_Model):
     sms_billed_on: BilledOn = BilledOn.SENT
     email_billed_on: BilledOn = BilledOn.SENT
@@ -146,6 +177,7 @@ class BillingPolicy(_Model):
     # Per call direction, overriding `voice_increment` (e.g. outbound "60/6", inbound "1/1").
     voice_increments: dict[CallDirection, IncrementText] = Field(default_factory=dict)
     bill_unanswered: bool = False  # charge unanswered and 0 s calls (their `voice.calls` line; seconds stay 0)
+    whatsapp: WhatsAppRules = Field(default_factory=WhatsAppRules)
 
     def same_as(self, other: BillingPolicy) -> bool:
         """Whether both bill every usage alike (compares the settings, not the derived caches)."""

@@ -27,7 +27,7 @@ from omnimeter.pricing.books import PriceBook, PriceBooks
 from omnimeter.pricing.charges import ChargeModel
 from omnimeter.pricing.meters import UNPRICED
 from omnimeter.pricing.money import round_money
-from omnimeter.pricing.rating import BillableLine
+from omnimeter.pricing.rating import BillableLine, is_reversal
 
 ZERO = Decimal(0)
 _LINEAR = (ChargeModel.PER_UNIT, ChargeModel.PERCENTAGE)
@@ -124,7 +124,8 @@ def cycle_charges(lines: Iterable[BillableLine], price_books: PriceBooks) -> lis
         if first.reseller_id:
             reseller = party_charge(meter, _usage(group, platform=False), books, first.currency_reseller or "USD")
         charged = sum((ln.quantity for ln in group if not ln.free_reason), ZERO)
-        out.append(CycleCharge(tenant, first.reseller_id, cycle, meter, first.unit, charged, len(group), platform,
+        count = sum(-1 if is_reversal(ln) else 1 for ln in group)  # in effect: a corrected decision counts once
+        out.append(CycleCharge(tenant, first.reseller_id, cycle, meter, first.unit, charged, count, platform,
                                reseller))  # fmt: skip
     return out
 

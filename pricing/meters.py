@@ -32,7 +32,7 @@ COUNTS = frozenset(
     + ["voice.calls", "chat.user.messages"]
 )
 BILLABLE = frozenset(
-    ["sms.outbound.segments", "video.minutes", "bot.billable_messages", "carrier.cost"]
+    ["sms.outbound.segments", "video.minutes", "bot.billable_messages", "carrier.cost", "whatsapp.service.messages"]
     + [f"whatsapp.template.{c.value}" for c in TemplateCategory]
     + [f"whatsapp.template.{c.value}" for c in ProviderCategory]
     + [f"voice.{d.value}.seconds" for d in CallDirection]

@@ -42,6 +42,7 @@ class Usage(NamedTuple):
     number: str | None = None  # destination, for calling-code rate decks
     connection: bool = False  # an answered call: the book's connection fee applies
     seat_user: str | None = None  # seats: counted once per user and cycle
+    by_window: bool = False  # a WhatsApp decision made by the conversation's windows (a late message may change it)
 
 
 def conversation_key(event: UsageEvent) -> tuple[str, str, str] | None:
@@ -109,24 +110,29 @@ def classify(
             return window, lines
         state = update_window(window or whatsapp.WindowState(), event)
         template = getattr(d, "template", None)
-        if t == "message.delivered" and template is not None:
+        rules = policy.whatsapp.rules
+        if t == "message.delivered" and (template is not None or rules.charge_service_messages):
             p = getattr(d, "pricing", None)
+            provider_type, provider_billable = (p.type, p.billable) if p else (None, None)
             dec = whatsapp.template_delivered(
                 state,
                 event.time,
-                template.category.value,
-                provider_type=p.type if p else None,
-                provider_category=p.category if p else None,
-                provider_billable=p.billable if p else None,
+                template.category.value if template is not None else whatsapp.SERVICE,
+                provider_type=provider_type,
+                provider_category=p.category if p and template is not None else None,
+                provider_billable=provider_billable,
+                rules=rules,
             )
+            meter = f"whatsapp.template.{dec.category}" if template is not None else "whatsapp.service.messages"
             lines.append(
                 Usage(
-                    f"whatsapp.template.{dec.category}",
+                    meter,
                     one,
                     "messages",
                     free_reason=dec.free_reason,
                     country=country,
                     number=getattr(d, "contact", None),
+                    by_window=not whatsapp.provider_decided(provider_type, provider_billable),
                 )
             )
         return state, lines

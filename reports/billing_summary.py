@@ -45,9 +45,13 @@ class _Tenant:
         )  # fmt: skip
 
 
+_SIGN = "if(corrects_line_id != '' AND quantity < 0, -1, 1)"  # a reversal takes its line back
+
+
 def billing_summary(store: ClickHouseStore) -> list[Section]:
     rows = store.query_rows(
-        f"SELECT tenant_id, any(reseller_id), cycle_start, count(), countIf(free_reason != '') "
+        # lines in effect: a corrected WhatsApp decision counts once (its reversal -1, its corrected line +1)
+        f"SELECT tenant_id, any(reseller_id), cycle_start, sum({_SIGN}), sumIf({_SIGN}, free_reason != '') "
         f"FROM {store.db}.billable_lines GROUP BY tenant_id, cycle_start ORDER BY tenant_id, cycle_start"
     )
     books = load_reference(store).books if rows else None

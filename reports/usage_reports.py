@@ -189,15 +189,16 @@ def whatsapp(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[
             c["inbound"] += r.quantity
         elif meter.startswith("whatsapp.outbound."):
             c[meter.rsplit(".", 1)[1]] += r.quantity
-        elif meter.startswith("whatsapp.template."):
+        elif meter.startswith("whatsapp.template.") or meter == "whatsapp.service.messages":
             cur = cost_currency(r)
-            cat = categories[(r["account"], meter.removeprefix("whatsapp.template."), cur)]
+            service = meter == "whatsapp.service.messages"  # by category, not among the templates
+            cat = categories[(r["account"], "service" if service else meter.removeprefix("whatsapp.template."), cur)]
             if r["free_reason"]:
-                c["free"] += r.quantity
+                c["free"] += 0 if service else r.quantity
                 cat[1] += r.quantity
                 free[(r["account"], r["free_reason"])] += r.quantity
             else:
-                c["charged"] += r.quantity
+                c["charged"] += 0 if service else r.quantity
                 cat[0] += r.quantity
             cat[2] += cost(r)
     messages = [

@@ -20,6 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from omnimeter.pricing.rating import BillableLine
+
 Position = tuple[int, int]  # (kafka_offset, batch_index)
 DedupeKey = tuple[str, str, str]  # (tenant_id, source, event_id)
 Headers = Sequence[tuple[str, bytes]]
@@ -80,6 +82,11 @@ class CycleUsage(Protocol):
 
     def cycle_seats(self, tenant: str, cycle: date) -> set[tuple[str, str]]:
         """(meter, user) of the seats counted so far for `tenant` in the cycle starting `cycle`."""
+        ...
+
+    def window_decisions(self, keys: Sequence[tuple[str, str, str]], since: datetime) -> list[BillableLine]:
+        """Stored lines decided by the WhatsApp windows of conversations `keys` (tenant, account, contact)
+        with an event time at or after `since`, reversals and corrections included."""
         ...
 
 

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +28,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import DataError
 
 from omnimeter.faults import NO_FAULTS, Faults
+from omnimeter.pricing.rating import BillableLine
 from omnimeter.settings import mask_url
 from omnimeter.sinks import queries
 from omnimeter.sinks.base import DedupeKey, Position, TableRows
@@ -256,6 +257,16 @@ class ClickHouseStore:
     def cycle_usage(self, tenant: str, cycle: date) -> dict[str, tuple[Decimal, Decimal]]:
         rows = self.query_until_answered(*queries.cycle_usage(self.db, tenant, cycle))
         return {str(m): (Decimal(q), Decimal(qp)) for m, q, qp in rows}
+
+    def window_decisions(self, keys: Sequence[tuple[str, str, str]], since: datetime) -> list[BillableLine]:
+        wanted = set(keys)
+        rows = self.query_until_answered(*queries.window_decisions(self.db, sorted(wanted), since))
+        lines = [BillableLine(*row[: len(BillableLine._fields)]) for row in rows]
+        return [
+            ln if ln.event_time.tzinfo is not None else ln._replace(event_time=ln.event_time.replace(tzinfo=UTC))
+            for ln in lines
+            if (ln.tenant_id, ln.account, ln.conversation) in wanted
+        ]  # DateTime64(3, 'UTC') comes back naive
 
     def cycle_seats(self, tenant: str, cycle: date) -> set[tuple[str, str]]:
         return {(str(m), str(u)) for m, u in self.query_until_answered(*queries.cycle_seats(self.db, tenant, cycle))}

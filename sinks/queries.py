@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from omnimeter.pricing.rating import BillableLine
 from omnimeter.sinks.tables import BILLABLE_LINES, RAW_EVENTS
 
 Query = tuple[str, dict[str, Any]]
@@ -74,10 +75,21 @@ def stored_keys(db: str, keys: Sequence[tuple[str, str, str]], since: datetime) 
 
 def cycle_usage(db: str, tenant: str, cycle: date) -> Query:
     return (
-        f"SELECT meter, sumIf(quantity, quantity > 0), sumIf(quantity_platform, quantity_platform > 0) "
+        f"SELECT meter, sum(quantity), sum(quantity_platform) "
         f"FROM {db}.{BILLABLE_LINES.name} WHERE tenant_id = %(t)s AND cycle_start = %(c)s AND free_reason = '' "
         "GROUP BY meter",
         {"t": tenant, "c": cycle},
+    )  # reversals of WhatsApp decisions carry negative quantities: they count too
+
+
+def window_decisions(db: str, keys: Sequence[tuple[str, str, str]], since: datetime) -> Query:
+    """Lines decided by WhatsApp windows of the conversations `keys` (tenant, account, contact), delivered
+    at or after `since` (candidates: the caller keeps the exact triples)."""
+    return (
+        f"SELECT {', '.join(BillableLine._fields)} FROM {db}.{BILLABLE_LINES.name} "
+        "WHERE tenant_id IN {t:Array(String)} AND conversation IN {c:Array(String)} "
+        "AND event_time >= {s:DateTime64(3, 'UTC')}",
+        {"t": StringArray(sorted({k[0] for k in keys})), "c": StringArray(sorted({k[2] for k in keys})), "s": since},
     )
 
 

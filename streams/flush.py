@@ -70,10 +70,13 @@ class FlushResult:
     rejected: Counter[str] = field(default_factory=Counter)
     skipped_replayed: int = 0
     lines: int = 0
-    meters: dict[str, list[Any]] = field(default_factory=dict)  # meter -> [lines, platform, reseller]
+    # meter -> [lines, platform, reseller, reversed platform, reversed reseller]
+    meters: dict[str, list[Any]] = field(default_factory=dict)
     newest_event: dict[Partition, float] = field(default_factory=dict)  # epoch seconds per partition
     event_times: list[float] = field(default_factory=list)  # epoch seconds of the events stored
     unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)  # (meter, party) -> lines no book prices
+    corrections: int = 0  # WhatsApp decisions corrected by late messages
+    past_horizon: int = 0  # late WhatsApp messages past the window horizon (their decisions stand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,7 @@ class Flush:
         if self.rating is not None and c.to_rate:
             lines = await asyncio.to_thread(self.rating.rate, c.to_rate, now)
             result.unpriced = self.rating.unpriced
+            result.corrections, result.past_horizon = self.rating.corrections, self.rating.past_horizon
             if self.rating.failures:
                 failed = [(f.record, rating_failed(f)) for f in self.rating.failures]
                 for f in self.rating.failures:
@@ -141,10 +145,15 @@ class Flush:
         result.stored, result.rejected = len(c.raw), c.reasons
         result.lines = len(lines)
         for row in lines:
-            m = result.meters.setdefault(row[METER], [0, Decimal(0), Decimal(0)])
+            m = result.meters.setdefault(row[METER], [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
             m[0] += 1
-            m[1] += row[AMOUNT_PLATFORM]
-            m[2] += row[AMOUNT_RESELLER]
+            ap, ar = row[AMOUNT_PLATFORM], row[AMOUNT_RESELLER]
+            if ap < 0 or ar < 0:  # a reversal of a WhatsApp decision: counted apart (counters only go up)
+                m[3] -= ap
+                m[4] -= ar
+            else:
+                m[1] += ap
+                m[2] += ar
 
         # 5. Publish dead letters and wait for the broker.
         if c.letters:

@@ -62,6 +62,12 @@ class WorkerMetrics:
             ["meter", "party"],
             registry=r,
         )
+        self.reversed_amounts = Counter(
+            "omnimeter_reversed_amount_total",
+            "Amounts reversed by corrections of WhatsApp decisions (subtract from omnimeter_billed_amount_total)",
+            ["meter", "party"],
+            registry=r,
+        )
         self.flush_seconds = Histogram(
             "omnimeter_flush_duration_seconds", "Duration of one ordered flush", buckets=SHORT_BUCKETS, registry=r
         )
@@ -137,6 +143,16 @@ class WorkerMetrics:
             ["meter", "party"],
             registry=r,
         )
+        self.whatsapp_corrections = Counter(
+            "omnimeter_whatsapp_corrections_total",
+            "WhatsApp decisions corrected by a late message (a reversal and a corrected line each)",
+            registry=r,
+        )
+        self.whatsapp_past_horizon = Counter(
+            "omnimeter_whatsapp_late_past_horizon_total",
+            "Late WhatsApp messages timed before the window horizon: decisions they would change stand",
+            registry=r,
+        )
         self.reference_refused = Counter(
             "omnimeter_reference_refused_total",
             "Reference data versions refused (reason: invalid, too_large, too_deep, alias, not_utf8, error)",
@@ -170,12 +186,17 @@ class WorkerMetrics:
         self.dead_letters.inc(sum(result.rejected.values()))
         for reason, n in result.rejected.items():
             self.rejected.labels(reason).inc(n)
-        for meter, (n, platform, reseller) in result.meters.items():
+        for meter, (n, platform, reseller, rev_platform, rev_reseller) in result.meters.items():
             self.lines.labels(meter).inc(n)
             self.amounts.labels(meter, "platform").inc(float(platform))
             self.amounts.labels(meter, "reseller").inc(float(reseller))
+            if rev_platform or rev_reseller:
+                self.reversed_amounts.labels(meter, "platform").inc(float(rev_platform))
+                self.reversed_amounts.labels(meter, "reseller").inc(float(rev_reseller))
         for (meter, party), n in result.unpriced.items():
             self.unpriced.labels(meter, party).inc(n)
+        self.whatsapp_corrections.inc(result.corrections)
+        self.whatsapp_past_horizon.inc(result.past_horizon)
         self.flush_seconds.observe(seconds)
         now = time.time()
         for rec in batch:

@@ -6,17 +6,21 @@ Runs inside the flush, so lines are inserted in the same ordered flush as the ev
   order-independent, so replays and late events give the same decisions);
 * the quantity used per tenant, cycle and meter (for tiers) and the seats counted per cycle are read
   from billable_lines when a (tenant, cycle) is first needed, then kept up to date in memory: they always
-  agree with what is stored, also after a crash.
+  agree with what is stored, also after a crash;
+* the WhatsApp decisions in effect per conversation (for corrections by late messages) are read from
+  billable_lines (by `conversation`, back to the window horizon) for the conversations of a flush's late
+  messages, in one query per flush, then kept up to date in memory the same way.
 
 One event's rating is all or nothing: any exception while classifying or pricing it (other than the
-store being unreachable, which fails the flush and is retried) undoes its state changes and makes it a
-`RatingFailure`; the flush dead-letters it (`rating_failed`) and the other events go on.
+store being unreachable, which fails the flush and is retried) undoes its state changes (cycle usage,
+seats, decisions) and makes it a `RatingFailure`; the flush dead-letters it (`rating_failed`) and the
+other events go on.
 """
 
 from __future__ import annotations
 
 from collections import Counter as CounterT
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,7 +29,15 @@ from typing import Any
 
 from omnimeter.errors import Permanent, Transient
 from omnimeter.faults import NO_FAULTS, Faults
-from omnimeter.pricing.rating import Rater
+from omnimeter.pricing.rating import (
+    BillableLine,
+    ConversationKey,
+    DecisionRoot,
+    Rater,
+    decisions_from_lines,
+    is_late,
+)
+from omnimeter.pricing.units import conversation_key
 from omnimeter.pricing.whatsapp import WindowState
 from omnimeter.schemas.events import UsageEvent
 from omnimeter.sinks.base import CycleUsage
@@ -64,6 +76,7 @@ class StoredRatingState:
     rebalance hook marks it stale, and the next flush starts from what is stored."""
 
     MAX_CACHED_CYCLES = 20_000
+    MAX_CACHED_CONVERSATIONS = 100_000
 
     def __init__(self, store: CycleUsage, windows: WindowLookup) -> None:
         self.store = store
@@ -73,6 +86,10 @@ class StoredRatingState:
         self._changes = 0
         self._trimmed_at = 0
         self._undo: list[Callable[[], None]] | None = None  # inside `atomic`: how to take changes back
+        self._decided: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
+        # decisions made in this flush for conversations not loaded: merged in if one is loaded later
+        self._unstored: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
+        self._fresh: set[ConversationKey] = set()
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -86,6 +103,48 @@ class StoredRatingState:
             raise
         finally:
             self._undo = None
+
+    def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]:
+        found = self._decided.get(key)
+        if found is None:
+            if key in self._fresh:  # nothing decided before this flush can change: this flush's decisions
+                return self._unstored.setdefault(key, {})
+            self.load_decisions([key])
+            found = self._decided[key]
+        return found
+
+    def fresh(self, keys: Iterable[ConversationKey]) -> None:
+        """For this flush: conversations whose messages timed after the flush's late ones all came in this
+        flush's batch, so no decision stored before can change (no need to read them)."""
+        self._fresh.update(keys)
+
+    def set_decision(self, key: ConversationKey, root: DecisionRoot, line: BillableLine) -> None:
+        target = self._decided.get(key)
+        if target is None:
+            target = self._unstored.setdefault(key, {})
+        before = target.get(root)
+        target[root] = line
+        if self._undo is not None:
+            self._undo.append(lambda: target.pop(root) if before is None else target.__setitem__(root, before))
+
+    def load_decisions(self, keys: Sequence[ConversationKey]) -> None:
+        """Read the decisions of conversations not cached, back to each one's window horizon (one query)."""
+        floors: dict[ConversationKey, datetime] = {}
+        for key in keys:
+            if key not in self._decided:
+                state = self.windows(key)
+                floor = state.decidable_from() if state is not None else None
+                if floor is None:
+                    self._decided[key] = self._unstored.pop(key, {})
+                else:
+                    floors[key] = floor
+        if not floors:
+            return
+        found = decisions_from_lines(self.store.window_decisions(sorted(floors), min(floors.values())))
+        for key in floors:
+            decided = found.get(key, {})
+            decided.update(self._unstored.pop(key, {}))  # this flush's are newer than the stored ones
+            self._decided[key] = decided
 
     def window(self, key: tuple[str, str, str]) -> WindowState | None:
         return self.windows(key)
@@ -127,7 +186,12 @@ class StoredRatingState:
         """Forget cached cycles when stale or too many (call between flushes: everything rated before is
         stored)."""
         seen = self._changes
-        if seen != self._trimmed_at or len(self._cycles) > self.MAX_CACHED_CYCLES:
+        stale = seen != self._trimmed_at
+        self._unstored.clear()  # stored by now
+        self._fresh.clear()
+        if stale or len(self._decided) > self.MAX_CACHED_CONVERSATIONS:
+            self._decided.clear()
+        if stale or len(self._cycles) > self.MAX_CACHED_CYCLES:
             self._cycles.clear()
             self._trimmed_at = seen
 
@@ -146,6 +210,8 @@ class RateStage:
         self.faults = faults
         self.unpriced: CounterT[tuple[str, str]] = CounterT()  # of the last `rate`: (meter, party) -> lines
         self.failures: list[RatingFailure] = []  # of the last `rate`: events whose rating raised
+        self.corrections = 0  # of the last `rate`: WhatsApp decisions corrected
+        self.past_horizon = 0  # of the last `rate`: late WhatsApp messages past the window horizon
 
     @property
     def ready(self) -> bool:
@@ -157,6 +223,30 @@ class RateStage:
         d = self.reference.directory
         return (lambda _tenant: True) if d is None else d.tenants_by_id().__contains__
 
+    def _read_decisions(self, items: Sequence[tuple[ConsumedRecord, int, Any]]) -> None:
+        """Read, in one query, the stored decisions of the conversations of this flush's late WhatsApp
+        messages. A message is late for decisions stored before only if a business message of its
+        conversation timed at or after it came in an earlier batch: a time of this batch's own messages
+        does not count (an exact time collision with one of them is taken as this batch's)."""
+        batch_times: dict[ConversationKey, set[datetime]] = {}
+        late: list[tuple[ConversationKey, datetime, WindowState]] = []
+        for _, _, event in items:
+            key = conversation_key(event)
+            if key is None:
+                continue
+            if event.type in ("message.sent", "message.delivered"):
+                batch_times.setdefault(key, set()).add(event.time)
+            state = self.state.window(key)
+            if state is not None and is_late(event, state):
+                late.append((key, event.time, state))
+        load, fresh = set(), set()
+        for key, t, state in late:
+            mine = batch_times.get(key, set())
+            (load if any(o >= t and o not in mine for o in state.outbound) else fresh).add(key)
+        self.state.fresh(fresh - load)
+        if load:
+            self.state.load_decisions(sorted(load))
+
     def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
         """Rows of billable_lines for (record, index in record, event) items, in order. An event whose
         rating raises has no rows and no effect on the state; it is listed in `failures`. Raises only
@@ -166,6 +256,7 @@ class RateStage:
         if books is None or directory is None:
             return []
         self.state.trim()
+        self._read_decisions(items)
         rater = Rater(books, directory, self.state)
         rows: list[Sequence[Any]] = []
         for rec, index, event in items:
@@ -181,4 +272,5 @@ class RateStage:
             for ln in lines:
                 rows.append(line_row(ln, rec, index, now))
         self.unpriced = rater.unpriced  # read by the flush for its metrics
+        self.corrections, self.past_horizon = rater.corrections, rater.past_horizon
         return rows

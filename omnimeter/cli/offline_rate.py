@@ -2,7 +2,10 @@
 
 Each line of the events file is one record value as producers send it (an envelope, or a batch array).
 Lines are parsed by `schemas.parse` and rated by `pricing.rating` in file order, exactly as the worker
-does for one partition. Rejected lines are reported on stderr with their line number and reason.
+does for one partition. Rejected lines are reported on stderr with their line number and reason. A
+WhatsApp message that comes later in the file than messages it decides otherwise (a click-to-WhatsApp
+message timed before a template) corrects them with a reversal and a corrected line, as the stream does,
+so the totals are the same for the file in any order (within the window horizon, pricing/whatsapp.py).
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from omnimeter.pricing.books import PriceBooks, parse_price_books
 from omnimeter.pricing.rating import BillableLine, MemoryState, Rater, UnknownTenant
 from omnimeter.pricing.totals import Total, totals
+from omnimeter.pricing.whatsapp import LATENESS
 from omnimeter.reports.render import Format, render
 from omnimeter.reports.section import Section
 from omnimeter.schemas.directory import Directory, parse_directory
@@ -55,6 +59,14 @@ def rate_file(events: Path, books: PriceBooks, directory: Directory, err: TextIO
             lines.extend(rater.rate(event))
         except UnknownTenant as e:
             print(f"event {event.id}: unknown tenant {e}", file=err)
+    if rater.past_horizon:
+        print(
+            f"{rater.past_horizon} WhatsApp message(s) came later in the file than the window horizon allows "
+            f"(more than {LATENESS / timedelta(hours=1):g} h before their conversation's newest message): "
+            "decisions they would change stand; "
+            "sort the file by event time to rate them all on complete windows",
+            file=err,
+        )
     return lines
 
 
@@ -91,14 +103,22 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
         title = "totals per tenant and meter: cycle charges (the charge model on each cycle's quantity), estimate"
         sections = [Section(title, cols, rows)]
         if with_lines:
-            lcols = ["event", "meter", "quantity", "platform", "reseller", "free reason"]
+            lcols = ["event", "meter", "quantity", "platform", "reseller", "free reason", "corrects line"]
             sections.insert(
                 0,
                 Section(
                     "billable lines",
                     lcols,
                     [
-                        (ln.event_id, ln.meter, ln.quantity, ln.amount_platform, ln.amount_reseller, ln.free_reason)
+                        (
+                            ln.event_id,
+                            ln.meter,
+                            ln.quantity,
+                            ln.amount_platform,
+                            ln.amount_reseller,
+                            ln.free_reason,
+                            ln.corrects_line_id,
+                        )
                         for ln in lines
                     ],
                 ),

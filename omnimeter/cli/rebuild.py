@@ -2,7 +2,7 @@
 
 Raw events are the source of truth. A rebuild works on whole billing cycles (tiers, commitments and seats
 count per cycle): for every tenant it takes the cycles that overlap [from, to), rates that tenant's raw
-events of those cycles from empty state in event-time order (events of the 72 h before only open WhatsApp
+events of those cycles from empty state in event-time order (events of the 96 h before only open WhatsApp
 windows), replaces the tenant's billable lines of those cycles and recomputes its rollups. The result does
 not depend on the order events arrived in, so repeating a rebuild gives identical lines and totals.
 
@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
+from omnimeter.pricing import whatsapp
 from omnimeter.pricing.cycles import cycle_of
 from omnimeter.pricing.rating import MemoryState, Rater
 from omnimeter.reports.reference import Reference, load_reference
@@ -31,7 +32,7 @@ from omnimeter.sinks.tables import BILLABLE_LINES
 from omnimeter.streams.records import ConsumedRecord
 from omnimeter.streams.rows import line_row
 
-WINDOW_LOOKBACK = timedelta(hours=72)  # the longest WhatsApp window (free entry point)
+WINDOW_LOOKBACK = whatsapp.DECISION_SPAN  # how far back a WhatsApp decision looks (an answer within 24 h, then 72 h)
 _RAW = "specversion, event_id, source, type, event_time, tenant_id, datacontenttype, data, extensions"
 _POS = "kafka_topic, kafka_partition, kafka_offset, batch_index"
 _INSERT_CHUNK = 50_000

@@ -18,6 +18,10 @@ from omnimeter.sinks.clickhouse import connect
 
 REF = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 
+# (tenant, meter) -> (quantity, price to platform, price to reseller, lines): sums over every line, WhatsApp
+# reversals and corrected lines included (they net out: the quantity and amounts of the decisions in
+# effect), while `lines` counts the lines of events, not their corrections (their number depends on the
+# order messages arrived in).
 Totals = dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, int]]
 
 
@@ -33,7 +37,8 @@ def offline_totals(events: Path, prices: Path, directory: Path) -> Totals:
     out: Totals = {}
     for ln in rate_file(events, books, direc, err=io.StringIO()):
         q, ap, ar, n = out.get((ln.tenant_id, ln.meter), (Decimal(0), Decimal(0), Decimal(0), 0))
-        out[(ln.tenant_id, ln.meter)] = (q + ln.quantity, ap + ln.amount_platform, ar + ln.amount_reseller, n + 1)
+        first = 0 if ln.corrects_line_id else 1
+        out[(ln.tenant_id, ln.meter)] = (q + ln.quantity, ap + ln.amount_platform, ar + ln.amount_reseller, n + first)
     return out
 
 
@@ -41,7 +46,8 @@ def stream_totals(settings: Settings) -> Totals:
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
     try:
         rows = store.query_rows(
-            f"SELECT tenant_id, meter, sum(quantity), sum(amount_platform), sum(amount_reseller), count() "
+            f"SELECT tenant_id, meter, sum(quantity), sum(amount_platform), sum(amount_reseller), "
+            "countIf(corrects_line_id = '') "
             f"FROM {store.db}.billable_lines GROUP BY tenant_id, meter"
         )
     finally:

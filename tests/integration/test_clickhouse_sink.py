@@ -162,3 +162,33 @@ def test_a_block_of_150_months_stores_as_one_part_per_partition_and_a_retried_pa
         assert key == table.partition_key, table.name
     types = store.column_types(RAW_EVENTS.name)
     assert types["event_time"] == "DateTime64(3, 'UTC')" and types["kafka_partition"] == "UInt32"
+
+
+def test_window_decisions_read_back_corrections_and_cycle_usage_counts_reversals(store: ClickHouseStore) -> None:
+    """A WhatsApp decision corrected offline (a reversal and a corrected line) stored and read back: the
+    decision in effect is the corrected line; the cycle's charged quantity nets the reversal out."""
+    from omnimeter.pricing.rating import decisions_from_lines
+    from omnimeter.sinks.tables import BILLABLE_LINES
+    from tests.reference.books import book, books, event, rate
+
+    prices = books(book("direct", {"whatsapp.template.marketing": {"unit": "0.0250"}}))
+    chat = {"channel": "whatsapp", "account": "+1555", "contact": "+1999"}
+    tpl = {**chat, "sender_kind": "system", "template": {"name": "t", "category": "marketing"}}
+    at = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    events = [
+        event("direct", "message.delivered", {**tpl, "message_id": "m1"}, 1, at),
+        event("direct", "message.delivered", {**tpl, "message_id": "m2"}, 2, at + timedelta(hours=1)),
+        event("direct", "message.received", {**chat, "entry_point": "ctwa_ad"}, 3, at - timedelta(hours=1)),
+    ]
+    lines = rate(events, prices)
+    assert sum(1 for ln in lines if ln.corrects_line_id) == 4
+    rows = [(*ln, "usage", 0, i, 0, NOW) for i, ln in enumerate(lines)]
+    store.write([TableRows(BILLABLE_LINES.name, BILLABLE_LINES.columns, rows, "lines")])
+    key = ("direct", "+1555", "+1999")
+    stored = store.window_decisions([key, ("direct", "+1555", "+0000")], at - timedelta(hours=2))
+    assert sorted(stored) == sorted(ln for ln in lines if ln.conversation)
+    decided = decisions_from_lines(stored)[key]
+    assert {ln.free_reason for ln in decided.values()} == {"free_entry_point"}
+    assert {ln.line_index for ln in decided.values()} == {201}
+    assert store.window_decisions([key], at + timedelta(hours=2)) == []
+    assert store.cycle_usage("direct", lines[0].cycle_start)["whatsapp.template.marketing"] == (0, 0)

@@ -4,6 +4,7 @@ cent, for both amounts; bad reference data is refused and the worker keeps the l
 from __future__ import annotations
 
 import io
+import json
 import random
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import yaml
 
 from omnimeter.cli.offline_rate import rate_file
 from omnimeter.cli.simulate import Ledger
-from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
+from omnimeter.cli.traffic import Record, Traffic, build_world, directory_doc, records
 from omnimeter.cli.workerproc import WorkerProcess, settings_env, wait_caught_up
 from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.cycle_charges import cycle_charges
@@ -34,6 +35,7 @@ from tests.kafka_io import produce_plain
 
 pytestmark = pytest.mark.integration
 TENANTS = 8
+HOUR = timedelta(hours=1)
 
 
 def apply(settings: Settings, kind: str, path) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
@@ -127,15 +129,41 @@ def test_bad_price_book_is_refused_and_worker_keeps_the_last_good_one(settings: 
         books = store.query_rows(
             f"SELECT DISTINCT book_platform FROM {store.db}.billable_lines WHERE book_platform != ''"
         )
-        negative = store.query_rows(f"SELECT count() FROM {store.db}.billable_lines WHERE amount_platform < 0")
+        negative = store.query_rows(  # only reversals of corrected WhatsApp decisions carry negative amounts
+            f"SELECT count() FROM {store.db}.billable_lines WHERE amount_platform < 0 "
+            "AND NOT (corrects_line_id != '' AND quantity < 0)"
+        )
     finally:
         store.close()
     assert {b for (b,) in books} <= {
-        "platform-direct@2026.1",
-        "platform-wholesale@2026.1",
-        "tenant-004-contract@2026.1",
+        "platform-direct@2026.2",  # the versions in force today (2026-10-01 WhatsApp rules)
+        "platform-wholesale@2026.2",
+        "tenant-004-contract@2026.2",
     }
     assert negative == [(0,)]
+
+
+def late_ad_messages(traffic: Traffic, n: int, start: datetime) -> list[tuple[Record, Record]]:
+    """`n` conversations of a marketing template delivered at T and a click-to-WhatsApp message timed
+    T - 1 h: the template is free whichever arrives first. Pairs of records (template, ad message)."""
+    r = random.Random(11)
+    out = []
+    for i in range(n):
+        pair = []
+        tenant = r.choice(traffic.world.tenants)
+        at = start + timedelta(hours=r.uniform(2, 60))
+        chat = {"channel": "whatsapp", "account": tenant.accounts["whatsapp"][0], "contact": f"+57399000{i:04d}"}
+        tpl = {**chat, "sender_kind": "campaign", "message_id": f"wamid.late{i}"}
+        tpl["template"] = {"name": "promo", "category": "marketing"}
+        ad = {**chat, "entry_point": "ctwa_ad"}
+        for j, (typ, data, t) in enumerate([("message.delivered", tpl, at), ("message.received", ad, at - HOUR)]):
+            env = {"specversion": "1.0", "id": f"late-{i}-{j}", "source": "whatsapp-gateway", "type": typ,
+                   "time": t.isoformat(timespec="milliseconds"), "subject": tenant.id, "data": data}  # fmt: skip
+            headers = [("content-type", b"application/cloudevents+json")]
+            rec = Record(tenant.id.encode(), json.dumps(env).encode(), headers, [(tenant.id, env["source"], env["id"])])
+            pair.append(rec)
+        out.append((pair[0], pair[1]))
+    return out
 
 
 def test_shuffled_chunks_with_pauses_give_the_offline_cycle_charges(
@@ -143,22 +171,30 @@ def test_shuffled_chunks_with_pauses_give_the_offline_cycle_charges(
 ) -> None:  # type: ignore[no-untyped-def]
     """The same events produced in shuffled chunks, with pauses longer than the flush interval (so tiers
     and seats are read back from the store between flushes), give exactly the cycle charges of offline
-    rating in the original order, for both parties. WhatsApp messages are left out: their template
-    decisions still follow arrival order."""
+    rating in the original order, for both parties. WhatsApp messages included: a customer or
+    free-entry-point message that arrives after the templates it frees corrects them (a reversal and a
+    corrected line), so the stream's charges equal offline rating in file order."""
     settings = settings.replace(ingest__flush_interval_s=0.2)
     assert apply(settings, "directory", directory_file).returncode == 0
     assert apply(settings, "prices", REF / "prices.yaml").returncode == 0
     start = datetime.now(UTC) - timedelta(days=3)
     traffic = Traffic(build_world(7, TENANTS), seed=41, start=start, step=timedelta(days=3) / 3000)
-    recs = [r for r in records(traffic, 2500) if b'"whatsapp"' not in r.value]
+    recs = list(records(traffic, 2500))  # 2.6 days of traffic: inside the WhatsApp window horizon (72 h)
+    place = random.Random(17)
+    for tpl, ad in late_ad_messages(traffic, 40, start):  # at random, each ad message after its template
+        i = place.randint(0, len(recs))
+        recs.insert(i, tpl)
+        recs.insert(place.randint(i + 1, len(recs)), ad)
     write_jsonl(recs, tmp_path / "events.jsonl")
     rnd = random.Random(5)
     chunks = [recs[i : i + 150] for i in range(0, len(recs), 150)]
     rnd.shuffle(chunks)
     worker = WorkerProcess(settings).start()
     try:
-        for chunk in chunks:
+        for i, chunk in enumerate(chunks):
             produce_plain(settings.kafka.bootstrap, settings.topics.usage, rnd.sample(chunk, len(chunk)), Ledger())
+            if i == 0:  # the worker is up and consuming: the next chunks arrive after earlier ones are rated
+                wait_caught_up(settings, timeout_s=120, worker=worker)
             time.sleep(0.5)
         wait_caught_up(settings, timeout_s=240, worker=worker)
     finally:
@@ -176,3 +212,9 @@ def test_shuffled_chunks_with_pauses_give_the_offline_cycle_charges(
         assert (g.reseller.charge if g.reseller else None) == (c.reseller.charge if c.reseller else None), key
         tiered += key[2].startswith(("seats.", "bot.", "email."))
     assert tiered >= 10  # graduated seats, volume bot messages and email packages are among them
+    whatsapp = [k for k, c in want.items() if k[2].startswith("whatsapp.template.") and c.platform.charge > 0]
+    assert len(whatsapp) >= 5
+    corrected = [ln for ln in stream_lines(settings) if ln.corrects_line_id]
+    assert corrected, "shuffled chunks make late WhatsApp messages: the stream corrects decisions"
+    assert {ln.free_reason for ln in corrected if ln.quantity > 0} & {"free_entry_point"}
+    print(f"\n{len(corrected) // 2} WhatsApp decisions corrected in the stream; cycle charges equal offline rating")

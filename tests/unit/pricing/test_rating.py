@@ -54,7 +54,7 @@ def test_direct_tenant_sms_priced_by_country_with_no_reseller_amount() -> None:
     lines = {ln.meter: ln for ln in rate_all([e], BOOKS, DIRECTORY)}
     seg = lines["sms.outbound.segments"]
     assert seg.quantity == 2 and seg.amount_platform == D("0.025000") and seg.amount_reseller == 0
-    assert seg.book_platform == "platform-direct@2026.1" and seg.reseller_id == ""
+    assert seg.book_platform == "platform-direct@2026.2" and seg.reseller_id == ""
     assert seg.billing_unit == "tenant-001-bu-sales"  # the account's billing unit, fixed at event time
     assert lines["sms.outbound.sent"].amount_platform == 0
 
@@ -77,7 +77,7 @@ def test_reseller_tenant_carries_price_to_platform_and_price_to_reseller() -> No
     seg = [ln for ln in lines if ln.meter == "sms.outbound.segments"]
     assert len(seg) == 1 and seg[0].event_id == "d"
     assert (seg[0].amount_platform, seg[0].amount_reseller) == (D("0.006000"), D("0.009500"))
-    assert (seg[0].book_platform, seg[0].book_reseller) == ("platform-wholesale@2026.1", "reseller-01-retail@2026.1")
+    assert (seg[0].book_platform, seg[0].book_reseller) == ("platform-wholesale@2026.2", "reseller-01-retail@2026.2")
 
 
 def test_per_tenant_price_table_wins() -> None:
@@ -85,7 +85,7 @@ def test_per_tenant_price_table_wins() -> None:
     own = rate_all([event("tenant-004", "message.sent", data)], BOOKS, DIRECTORY)
     general = rate_all([event("tenant-001", "message.sent", data)], BOOKS, DIRECTORY)
     pick = lambda ls: next(ln for ln in ls if ln.meter == "sms.outbound.segments")  # noqa: E731
-    assert pick(own).amount_platform == D("0.005000") and pick(own).book_platform == "tenant-004-contract@2026.1"
+    assert pick(own).amount_platform == D("0.005000") and pick(own).book_platform == "tenant-004-contract@2026.2"
     assert pick(general).amount_platform == D("0.007900")
 
 
@@ -108,7 +108,7 @@ def test_book_version_follows_event_time() -> None:
     )
     lines = rate_all([before, after], books, DIRECTORY)
     assert [(ln.book_platform, ln.amount_platform) for ln in lines] == [
-        ("platform-direct@2026.1", D("0.008000")),
+        ("platform-direct@2026.2", D("0.008000")),
         ("platform-direct@2026.12", D("0.020000")),
     ]
 
@@ -159,7 +159,9 @@ def test_rating_is_deterministic_and_independent_of_record_form(seed: int, batch
 
 
 def test_observe_replays_window_state_without_lines() -> None:
-    inbound = event("tenant-001", "message.received", {"channel": "whatsapp", "account": "+1", "contact": "+2"})
+    # today's books (2026-10-01 rules): only the free-entry-point window frees a template
+    chat = {"channel": "whatsapp", "account": "+1", "contact": "+2", "entry_point": "ctwa_ad"}
+    inbound = event("tenant-001", "message.received", chat)
     utility = event(
         "tenant-001",
         "message.delivered",
@@ -176,4 +178,27 @@ def test_observe_replays_window_state_without_lines() -> None:
     rater = Rater(BOOKS, DIRECTORY, MemoryState())
     rater.observe(inbound)  # stored before a crash: not rated again, but its window must count
     (tpl,) = [ln for ln in rater.rate(utility) if ln.meter.startswith("whatsapp.template")]
-    assert tpl.free_reason == "customer_service_window" and tpl.amount_platform == 0
+    assert tpl.free_reason == "free_entry_point" and tpl.amount_platform == 0
+
+
+def test_the_reference_books_express_todays_whatsapp_rules() -> None:
+    # deploy/reference/prices.yaml on 2026-11-22: the 2026.2 books (rules of 2026-10-01). A customer message,
+    # then a service reply and a utility template inside the customer-service window: both charged at the
+    # utility rate (0.0040); a direct tenant's books of 2026-09 (2026.1) charged neither.
+    chat = {"channel": "whatsapp", "account": "+1", "contact": "+2"}
+    for at, version, charged in ((NOW, "2026.2", D("0.004000")), (NOW - timedelta(days=60), "2026.1", D(0))):
+        tpl = {**chat, "message_id": "t", "template": {"name": "o", "category": "utility"}}
+        events = [
+            event("tenant-001", "message.received", chat, at=at, eid="in"),
+            event(
+                "tenant-001", "message.delivered", {**chat, "message_id": "r"}, at=at + timedelta(minutes=1), eid="r"
+            ),
+            event("tenant-001", "message.delivered", tpl, at=at + timedelta(minutes=2), eid="t"),
+        ]
+        lines = {ln.meter: ln for ln in rate_all(events, BOOKS, DIRECTORY)}
+        assert lines["whatsapp.template.utility"].amount_platform == charged
+        assert lines["whatsapp.template.utility"].book_platform == f"platform-direct@{version}"
+        if charged:
+            assert lines["whatsapp.service.messages"].amount_platform == charged
+        else:
+            assert "whatsapp.service.messages" not in lines

@@ -109,3 +109,34 @@ def test_state_stays_bounded() -> None:
         s = outbound(inbound(s, T0 + i * H), T0 + i * H)
     assert len(s.inbound) <= 64 and len(s.outbound) <= 64
     assert min(s.inbound) >= T0 + 999 * H - timedelta(hours=120)
+
+
+def test_pruned_state_is_the_same_in_any_order() -> None:
+    import random
+
+    from omnimeter.pricing.whatsapp import HORIZON
+
+    rnd = random.Random(3)
+    msgs = [(rnd.choice(["in", "fep", "out"]), T0 + rnd.randint(0, 400) * H) for _ in range(150)]
+    states = []
+    for _ in range(5):
+        rnd.shuffle(msgs)
+        s = WindowState()
+        for kind, at in msgs:
+            s = outbound(s, at) if kind == "out" else inbound(s, at, "ctwa_ad" if kind == "fep" else None)
+        states.append(s)
+    assert all(s == states[0] for s in states)
+    s = states[0]
+    assert s.newest is not None and min(s.inbound + s.outbound) >= s.newest - HORIZON
+    assert max(len(s.inbound), len(s.fep_inbound), len(s.outbound)) <= 64
+
+
+def test_decidable_from_is_72h_before_the_newest_message_unless_a_list_is_full() -> None:
+    s = outbound(inbound(WindowState(), T0), T0 + 100 * H)
+    assert s.decidable_from() == T0 + 28 * H
+    assert WindowState().decidable_from() is None
+    full = WindowState()
+    for i in range(64):
+        full = inbound(full, T0 + i * timedelta(minutes=1))
+    # the oldest inbound time kept may have had older ones dropped: decisions need 96 h behind them
+    assert full.decidable_from() == T0 + 96 * H
