@@ -1,4 +1,5 @@
-"""`omnimeter worker`: open the store, build the app, expose /metrics, run until stopped."""
+"""`omnimeter worker`: open the store, build the app, serve /metrics, control, the reports API and the
+dashboard (uvicorn in a thread), run until stopped."""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ from clickhouse_connect.driver import options as clickhouse_options
 from prometheus_client import CollectorRegistry
 
 from omnimeter.faults import Faults
-from omnimeter.reports.api import ReportsAPI
+from omnimeter.reports.api import Backend, platform_guard
 from omnimeter.reports.tokens import load_secret
-from omnimeter.reports.web.app import Dashboard
+from omnimeter.reports.webapp import build_app
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
-from omnimeter.streams.control import PauseSwitch, serve
+from omnimeter.streams.control import PauseSwitch, control_router
 from omnimeter.streams.faust.app import create_app
 from omnimeter.streams.lag import LagPoller
 from omnimeter.streams.metrics import WorkerMetrics
 from omnimeter.streams.reference import ReferenceData
+from omnimeter.streams.webserver import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,12 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     metrics = WorkerMetrics(CollectorRegistry())
     store.observer = metrics
     switch = PauseSwitch(metrics)
-    if settings.worker.web_port:
+    web = None
+    if settings.worker.web_port:  # the reports API and dashboard (this process holds the store), and control
         secret = load_secret(settings.data_dir, settings.api.secret)
-        serve(
-            settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
-            Dashboard(store, secret), faults,
-        )  # fmt: skip
+        control = control_router(platform_guard(secret), metrics, switch, faults)
+        app = build_app(Backend(store, secret), [control])
+        web = WebServer(app, settings.worker.host, settings.worker.web_port, settings.http).start()
     lag = LagPoller(settings.kafka.bootstrap, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
         settings.kafka.bootstrap,
@@ -58,6 +60,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     try:
         worker.execute_from_commandline()
     finally:
+        if web is not None:
+            web.stop()
         lag.stop()
         refresh_quietly(store, reference.directory.time_zones() if reference.directory else {})  # reports current
         reference.stop()

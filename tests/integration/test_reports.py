@@ -39,11 +39,11 @@ from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.cycle_charges import cycle_charges
 from omnimeter.pricing.money import round_money
 from omnimeter.pricing.rating import BillableLine
-from omnimeter.reports.openapi import openapi
 from omnimeter.reports.period import GroupBy, bucket_start
 from omnimeter.reports.scope import Scope
 from omnimeter.reports.services import service_of
 from omnimeter.reports.tokens import issue, load_secret
+from omnimeter.reports.webapp import openapi
 from omnimeter.schemas.directory import Directory, parse_directory
 from omnimeter.settings import Settings
 from tests.integration.isolated import apply_reference, isolated_settings
@@ -326,7 +326,7 @@ def test_every_report_answers_in_its_documented_shape(pipeline: Pipeline, name: 
         params = {**params, "tenant": tenant.id}
     doc = pipeline.report(name, **params)
     registry = _registry()
-    ref = f"urn:omnimeter:openapi#/components/schemas/report.{name.replace('-', '_')}"
+    ref = f"urn:omnimeter:openapi#/components/schemas/report_{name.replace('-', '_')}"
     Draft202012Validator({"$ref": ref}, registry=registry).validate(doc)
     assert any(doc["sections"].values()), f"{name}: every section empty"
 
