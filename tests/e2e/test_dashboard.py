@@ -182,7 +182,9 @@ def test_cycle_page_shows_progress_bars(site: Site, browser: Browser) -> None:
     assert page.locator("#credit").is_visible()
     assert api["sections"]["credit"][0]["used_percent"] in page.inner_text("#credit")
     pct = min(float(api["sections"]["credit"][0]["used_percent"] or 0), 100.0)
-    assert page.eval_on_selector("#credit .fill", "e => e.style.width") == f"{pct:.1f}%"  # set by app.js (CSP)
+    widths = page.eval_on_selector_all(".fill", "els => els.map(e => [e.dataset.width, e.style.width])")
+    assert widths and all(w.endswith("%") and float(w[:-1]) == float(d) for d, w in widths), widths  # app.js (CSP)
+    assert float(page.eval_on_selector("#credit .fill", "e => e.dataset.width")) == round(pct, 1)
     assert cells(page, "charges", "lines_amount") == [r["lines_amount"] for r in api["sections"]["charges"]]
     page.close()
 
