@@ -5,8 +5,8 @@ it to the store and to its HTTP endpoint.
 ``OMNIMETER_FAULTS="crash_during_insert=P"``: each ClickHouse insert has probability P of the process
 SIGKILLing itself 0-20 ms after the insert started, while the engine is writing the part (a crash no
 signal handler, flush or commit can soften). With OMNIMETER_FAULTS set at all, the worker's HTTP endpoint
-also takes ``POST /faults/sink-down?seconds=N`` (with a platform token): for N seconds every insert and query fails as if
-ClickHouse refused connections. Never set it in production.
+also takes ``POST /faults/sink-down?seconds=N`` (with a platform token): for N seconds every insert and
+query fails as if ClickHouse refused connections. Never set it in production.
 """
 
 from __future__ import annotations

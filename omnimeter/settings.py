@@ -141,6 +141,7 @@ class HttpSettings(BaseSettings):
     max_body_bytes: int = Field(default=65_536, ge=1024)  # larger bodies answer 413
     request_timeout_s: float = Field(default=60.0, gt=0)  # no answer by then: 504
     max_header_bytes: int = Field(default=16_384, ge=1024)  # h11: bytes of an incomplete request head
+    head_timeout_s: float = Field(default=10.0, gt=0)  # a request head (line and headers) must arrive within this
 
 
 class WorkerSettings(BaseSettings):

@@ -18,7 +18,7 @@ _TYPES: dict[str, Any] = {
     "i": int,
     "d": Annotated[str, Field(pattern=DECIMAL, examples=["12.50"])],
     "p": Annotated[str, Field(pattern=DECIMAL)] | None,
-    "D": Annotated[str, Field(json_schema_extra={"format": "date"})],
+    "D": Annotated[str, Field(json_schema_extra={"format": "date"})] | None,  # null: e.g. no previous period
     "t": Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None,
 }
 

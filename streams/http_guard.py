@@ -47,7 +47,7 @@ SECRET_PARAMS = {"token", "csrf", "access_token", "password"}
 
 def _access_logger() -> logging.Logger:
     if not access.handlers:  # its own handler: the worker's log level (warning) must not hide it
-        handler = logging.StreamHandler(sys.stderr)
+        handler = logging.StreamHandler(sys.__stderr__)  # the process's stderr (Faust redirects sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         access.addHandler(handler)
         access.setLevel(logging.INFO)

@@ -85,7 +85,7 @@ def server() -> Iterator[Server]:
         time.sleep(3)
         return {"done": "late"}
 
-    limits = HttpSettings(body_timeout_s=0.5, request_timeout_s=1.2, limit_concurrency=8)
+    limits = HttpSettings(body_timeout_s=0.5, request_timeout_s=1.2, head_timeout_s=1.0, limit_concurrency=8)
     control = control_router(platform_guard(SECRET), WorkerMetrics(CollectorRegistry()), switch)
     app = build_app(Backend(None, SECRET), [control, slow])  # type: ignore[arg-type]
     web = WebServer(app, "127.0.0.1", 0, limits).start()
@@ -208,6 +208,29 @@ def test_a_client_that_never_sends_its_body_does_not_block_others(server: Server
         s.close()
     big = server.call("/ui/signin", "POST", {"Content-Type": "text/plain"}, b"x" * 70_000)
     assert big.status == 413
+
+
+def test_a_client_trickling_its_request_head_is_cut_off(server: Server) -> None:
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    t0 = time.monotonic()
+    closed = False
+    try:
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+            s.sendall(bytes([byte]))
+            time.sleep(0.1)
+    except OSError:  # reset by the server
+        closed = True
+    if not closed:
+        s.settimeout(1)
+        try:
+            closed = s.recv(100) == b""
+        except TimeoutError:  # still open
+            closed = False
+        except OSError:
+            closed = True
+    s.close()
+    assert closed and time.monotonic() - t0 < 4.5
+    assert server.call("/healthz").status == 200
 
 
 def test_a_request_not_answered_in_time_answers_504(server: Server) -> None:
