@@ -213,22 +213,27 @@ def _zones(store) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def _report_from_worker(settings: Settings, args: argparse.Namespace, request: object) -> int:
-    """The embedded store is held by a running worker: ask its reports API (same code, same answer)."""
+    """The embedded store is held by a running worker: ask its reports API (same code, same answer) with
+    the caller's token; the CLI never mints a token of its own."""
+    import os
     import urllib.error
     import urllib.parse
     import urllib.request
 
     from omnimeter.reports.render import Format, render_report
-    from omnimeter.reports.scope import PLATFORM
-    from omnimeter.reports.tokens import issue, load_secret
 
+    token = args.token or os.environ.get("OMNIMETER_API_TOKEN", "")
+    if not token:
+        raise OmnimeterError(
+            "the store is held by a running worker: its reports API answers with a token of your scope "
+            "(--token or OMNIMETER_API_TOKEN; `omnimeter token --scope ...` issues one)"
+        )
     base = f"http://127.0.0.1:{settings.worker.web_port}/api/v1/reports/{urllib.parse.quote(args.name)}"
     params = {k: v for k, v in {
         "tenant": args.tenant, "reseller": args.reseller, "period": args.period, "from": args.start, "to": args.end,
         "group_by": args.group_by, "tz": args.tz, "amount": args.amount, "by": args.by, "meter": args.meter,
         "currency": args.currency, "cycle": args.cycle, "with_expenses": "true" if args.with_expenses else None,
     }.items() if v is not None}  # fmt: skip
-    token = issue(load_secret(settings.data_dir, settings.api.secret), PLATFORM, valid_s=60)
     req = urllib.request.Request(
         f"{base}?{urllib.parse.urlencode(params)}", headers={"Authorization": f"Bearer {token}"}
     )
@@ -350,6 +355,8 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
     from omnimeter.reports.api import Backend
     from omnimeter.reports.tokens import load_secret
     from omnimeter.reports.webapp import build_app
@@ -368,6 +375,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host, port = server.address
         print(f"reports API on http://{host}:{port}/api/v1, dashboard on http://{host}:{port}/ui", file=sys.stderr,
               flush=True)  # fmt: skip
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again for the handler it found: a no-op
+        # here, so the store is closed and the command ends with 0 (SIGINT still ends it with 130)
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
         server.run()
     finally:
         store.close()
@@ -448,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--cycle", help="cycle: a date inside the cycle (default: the current one)")
     rp.add_argument("--with-expenses", action="store_true", help="resellers: only companies with expenses")
     rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    rp.add_argument("--token", help="when a worker holds the store: a token for its API (OMNIMETER_API_TOKEN)")
     rp.set_defaults(func=cmd_report)
 
     rb = sub.add_parser("rebuild", parents=[common], help="re-rate stored events, recompute rollups (stop workers)")

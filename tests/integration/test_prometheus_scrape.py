@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -97,6 +98,13 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
     try:
         wait_for(lambda: query(prometheus, 'up{job="omnimeter-worker"}') == 1.0, 60, "worker scraped")
         wait_for(lambda: query(prometheus, lag) == 0.0, 60, "lag series at 0")
+        # a cross-site form post (no bearer token; a browser would send the dashboard's cookie) is refused
+        forged = urllib.request.Request(f"{control}/pause", data=b"", method="POST", headers={
+            "Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=5)
+        assert refused.value.code == 401
+        assert b"omnimeter_worker_paused 0.0" in (_get(f"{control}/metrics") or b"")
         _post(f"{control}/pause", platform)
         traffic = Traffic(
             build_world(3), seed=3, start=datetime.now(UTC) - timedelta(minutes=5), step=timedelta(milliseconds=50)

@@ -46,6 +46,7 @@ from omnimeter.reports.tokens import issue, load_secret
 from omnimeter.reports.webapp import openapi
 from omnimeter.schemas.directory import Directory, parse_directory
 from omnimeter.settings import Settings
+from tests.conftest import free_port
 from tests.integration.isolated import apply_reference, isolated_settings
 from tests.integration.rating_check import REF, write_jsonl
 from tests.kafka_io import produce_plain
@@ -68,9 +69,9 @@ class Pipeline:
     def token(self, scope: str) -> str:
         return issue(load_secret(self.settings.data_dir, self.settings.api.secret), Scope.parse(scope))
 
-    def get(self, path: str, token: str | None = None, **params: Any) -> tuple[int, Any]:
+    def get(self, path: str, token: str | None = None, port: int | None = None, **params: Any) -> tuple[int, Any]:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"http://127.0.0.1:{self.settings.worker.web_port}/api/v1/{path}?{query}"
+        url = f"http://127.0.0.1:{port or self.settings.worker.web_port}/api/v1/{path}?{query}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
@@ -366,7 +367,8 @@ def test_the_cli_reads_the_store_through_the_running_worker(pipeline: Pipeline) 
     out = subprocess.run(
         [sys.executable, "-m", "omnimeter", "report", "services", "--tenant", tenant.id, "--period", "custom",
          "--from", pipeline.first.isoformat(), "--to", pipeline.last.isoformat(), "--format", "json"],
-        capture_output=True, text=True, env=settings_env(pipeline.settings), timeout=120,
+        capture_output=True, text=True, timeout=120,
+        env={**settings_env(pipeline.settings), "OMNIMETER_API_TOKEN": pipeline.token("platform")},
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["sections"] == pipeline.report("services", tenant=tenant.id)["sections"]
@@ -421,3 +423,44 @@ def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeat
         assert "[6/6]" in out.stderr  # progress per tenant
         again = snapshot()
         assert again == (lines, rollup, reports)
+
+
+def test_omnimeter_serve_answers_the_reports_once_no_worker_holds_the_store(pipeline: Pipeline) -> None:
+    """After the test above stopped the worker: `omnimeter serve` opens the store and answers the same API
+    (offline rating's numbers), with the security headers, and stops cleanly on SIGTERM."""
+    assert not pipeline.worker.alive()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "omnimeter", "serve", "--port", str(port)],
+                            env=settings_env(pipeline.settings), stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/signin", timeout=2) as r:
+                    assert r.status == 200 and "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "omnimeter serve did not answer"
+                time.sleep(0.3)
+        tenant = pipeline.directory.tenants[3]
+        token = pipeline.token(f"tenant:{tenant.id}")
+        code, doc = pipeline.get("reports/services", token, port, period="custom", **{
+            "from": pipeline.first.isoformat(), "to": pipeline.last.isoformat()})  # fmt: skip
+        assert code == 200, doc
+        want_q: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        want_c: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for ln in pipeline.lines:
+            if ln.tenant_id == tenant.id and service_of(ln.meter):
+                want_q[ln.meter] += ln.quantity
+                want_c[ln.meter] += cost(ln)
+        got = {r["meter"]: (r["quantity"], r["cost"]) for r in doc["sections"]["by_meter"]}
+        assert got == {m: (num(want_q[m]), usd(want_c[m])) for m in want_q}
+        other = next(t for t in pipeline.directory.tenants if t.id != tenant.id)
+        code, doc = pipeline.get("reports/services", token, port, tenant=other.id)
+        assert code == 403 and "sections" not in doc
+        assert pipeline.get("reports/services", None, port)[0] == 401
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "omnimeter.access who=tenant:" in err and token not in err
