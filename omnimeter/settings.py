@@ -20,7 +20,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,7 +127,13 @@ class ApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OMNIMETER_API_", extra="ignore")
 
-    secret: SecretStr = SecretStr("")  # signs API tokens; empty: <data_dir>/api_secret
+    secret: SecretStr = SecretStr("")  # signs API tokens (>= 32 bytes); empty: <data_dir>/api_secret
+    previous_secrets: SecretStr = SecretStr("")  # comma-separated keys that still verify after a rotation
+    oidc_issuer: str = ""  # the platform's identity provider: its tokens verify too when all three are set
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_scope_claim: str = "omnimeter_scope"  # claim holding platform | reseller:ID | tenant:ID
+    oidc_role_claim: str = "omnimeter_role"
 
 
 class HttpSettings(BaseSettings):
@@ -187,9 +193,17 @@ class Settings(BaseSettings):
 
     @property
     def resolved_clickhouse_url(self) -> str:
-        if self.clickhouse.url:
-            return self.clickhouse.url
-        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+        """The store's URL; a shared store's (omnimeter://) carries this host's store key as its password
+        when the URL names none (`<data dir>/store_key`, written by `omnimeter store serve`)."""
+        url = self.clickhouse.url
+        if not url:
+            return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+        key_file = self.data_dir / "store_key"
+        parts = urlsplit(url)
+        if url.startswith("omnimeter://") and parts.password is None and key_file.exists():
+            key = quote(key_file.read_text().strip(), safe="")
+            return urlunsplit(parts._replace(netloc=f"omnimeter:{key}@{parts.hostname}:{parts.port}"))
+        return url
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` applied, named ``component__field`` (``ingest__flush_interval_s=0.2``) or

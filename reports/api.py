@@ -31,7 +31,7 @@ from omnimeter.reports.model import Request
 from omnimeter.reports.period import GroupBy
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, Kind, NotFound, Scope
-from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.reports.tokens import InvalidToken, Keyring, claims_of, verify
 from omnimeter.sinks.clickhouse import ClickHouseStore
 from omnimeter.streams.http_guard import BodyTimeout, BodyTooLarge
 
@@ -43,10 +43,10 @@ PARAMS = ("tenant", "reseller", "period", "from", "to", "group_by", "tz", "amoun
 
 @dataclass(frozen=True)
 class Backend:
-    """What the HTTP side reads: the store and the secret tokens are signed with."""
+    """What the HTTP side reads: the store and the keys tokens are verified with."""
 
     store: ClickHouseStore
-    secret: bytes
+    secret: bytes | Keyring
 
 
 class ApiError(Exception):
@@ -91,7 +91,7 @@ def backend(request: HttpRequest) -> Backend:
     return found
 
 
-def platform_guard(secret: bytes) -> Callable[[str], tuple[int, str] | None]:
+def platform_guard(secret: bytes | Keyring) -> Callable[[str], tuple[int, str] | None]:
     """For the worker's control endpoint: only a valid platform token may pause or resume."""
 
     def check(token: str) -> tuple[int, str] | None:
@@ -102,6 +102,13 @@ def platform_guard(secret: bytes) -> Callable[[str], tuple[int, str] | None]:
         return None if scope.kind is Kind.PLATFORM else (403, f"scope {scope} may not control the worker")
 
     return check
+
+
+def who(request: HttpRequest, keys: bytes | Keyring, token: str) -> Scope:
+    """The token's scope (InvalidToken if it is not valid); its subject and scope go to the access log."""
+    scope = verify(keys, token)
+    request.state.who = f"{claims_of(keys, token).get('sub', '?')} scope={scope}"
+    return scope
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `omnimeter token --scope ...`")
@@ -116,10 +123,9 @@ def api_scope(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
     try:
-        scope = verify(served.secret, credentials.credentials.strip())
+        scope = who(request, served.secret, credentials.credentials.strip())
     except InvalidToken as e:
         raise ApiError(401, f"invalid token: {e}") from None
-    request.state.who = str(scope)
     return scope
 
 

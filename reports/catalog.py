@@ -7,10 +7,10 @@ from datetime import datetime
 
 from omnimeter.reports import cost_reports, cycle_report, reseller_report, usage_reports
 from omnimeter.reports.model import Context, Report, Request
-from omnimeter.reports.period import resolve
+from omnimeter.reports.period import GroupBy, Period, PeriodError, resolve
 from omnimeter.reports.query import Agg, newest
 from omnimeter.reports.reference import load_reference
-from omnimeter.reports.scope import PLATFORM, Scope, tenants_for
+from omnimeter.reports.scope import PLATFORM, Forbidden, Scope, tenants_for
 from omnimeter.reports.section import Section
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
@@ -32,19 +32,51 @@ class UnknownReport(ValueError):
     pass
 
 
+MAX_PERIOD_DAYS = 1_830  # five years
+MAX_BUCKETS = 400
+_BUCKET_DAYS = {GroupBy.DAY: 1, GroupBy.WEEK: 7, GroupBy.MONTH: 28}
+
+
+BUCKETED = frozenset({"usage", "whatsapp"})  # the reports whose rows are time buckets
+
+
+def check_size(period: Period, group_by: GroupBy | None) -> None:
+    """Refuses, before any query, a period or a grouping that would build more rows than a report needs."""
+    if period.whole_days:
+        days = (period.last - period.first).days + 1
+    else:
+        assert period.start is not None and period.end is not None
+        days = -(-(period.end - period.start).total_seconds() // 86_400)
+    if days > MAX_PERIOD_DAYS:
+        raise PeriodError(f"period: at most {MAX_PERIOD_DAYS} days (five years), got {days:.0f} days")
+    if group_by is None:
+        return
+    buckets = -(-days // _BUCKET_DAYS[GroupBy(group_by)])
+    if buckets > MAX_BUCKETS:
+        raise PeriodError(
+            f"group_by: {buckets:.0f} {GroupBy(group_by).value} buckets, at most {MAX_BUCKETS}; "
+            "group by a longer bucket or shorten the period"
+        )
+
+
 def run_report(
     store: ClickHouseStore, name: str, request: Request, scope: Scope = PLATFORM, now: datetime | None = None
 ) -> Report:
     if name not in REPORTS:
         raise UnknownReport(f"report: unknown report {name!r}; one of {', '.join(REPORTS)}")
     builder, _doc = REPORTS[name]
+    if not scope.may_read(name):
+        raise Forbidden(f"scope {scope} ({scope.role.value}) may not read the {name} report")
     ref = load_reference(store)
     tenants = tenants_for(ref.directory, scope, request.tenant, request.reseller)
     if name == "resellers":
         tenants = [t for t in tenants if t.reseller]
     tz = request.tz or (tenants[0].timezone if len(tenants) == 1 else "UTC")
     period = resolve(request.period, request.start, request.end, tz, now)
-    ctx = Context(ref.directory, ref.books, tenants, period, request, str(scope))
+    if name != "cycle" and any(t.timezone != tz for t in tenants):
+        period = period.as_instants()  # several zones: the same hours for every tenant, none left out
+    check_size(period, request.group_by if name in BUCKETED else None)
+    ctx = Context(ref.directory, ref.books, tenants, period, request, scope)
     sections, rows = builder(store, ctx)
     report = Report(name, str(scope), [t.id for t in tenants], period.as_dict(), sections, newest(rows))
     report.extra = {"directory_version": ref.directory_version, "prices_version": ref.prices_version}

@@ -79,7 +79,7 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         r = reseller or PartyCharge("", ZERO, ZERO)
         both.append((meter, model, qty(quantity), platform.lines_amount, platform.charge, platform.adjustment,
                      platform.currency, r.lines_amount, r.charge, r.adjustment, r.currency))  # fmt: skip
-    if not sees_both_prices(ctx.scope, tenant.reseller):
+    if not ctx.scope.sees_both_prices(tenant):
         both = []
     commitments = [CommitmentUsage(c.meter, c.included, charged.get(c.meter, ZERO)) for c in tenant.commitments]
     spent = sum((v for m, v in amount.items() if m.startswith(CARRIER_PREFIXES)), ZERO)
@@ -129,12 +129,6 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         ),
         section("cycle", "carry_over", open_windows(store, tenant.id, end)),
     ], rows
-
-
-def sees_both_prices(scope: str, reseller: str | None) -> bool:
-    """The platform sees both prices of everyone; a reseller both prices of its own tenants; a tenant
-    only the price it pays."""
-    return scope == "platform" or (reseller is not None and scope == f"reseller:{reseller}")
 
 
 def open_windows(store: ClickHouseStore, tenant: str, end: datetime) -> list[tuple[object, ...]]:

@@ -13,6 +13,7 @@ from omnimeter.pricing.money import round_money
 from omnimeter.reports.period import GroupBy, Period
 from omnimeter.reports.query import Agg
 from omnimeter.reports.render import _plain
+from omnimeter.reports.scope import Scope
 from omnimeter.reports.section import Section
 from omnimeter.schemas.directory import Directory, Tenant
 
@@ -86,7 +87,7 @@ class Context:
     tenants: Sequence[Tenant]
     period: Period
     request: Request
-    scope: str
+    scope: Scope
 
 
 def is_retail(agg: Agg) -> bool:

@@ -59,6 +59,14 @@ class Period:
         span = self.end - self.start
         return _instants(self.start - span, self.start, self.tz)
 
+    def as_instants(self) -> Period:
+        """Whole local days of `tz` as the range of instants they cover."""
+        if not self.whole_days:
+            return self
+        z = ZoneInfo(self.tz)
+        start = datetime.combine(self.first, time(0), z)
+        return _instants(start, datetime.combine(self.last + timedelta(days=1), time(0), z), self.tz)
+
     def as_dict(self) -> dict[str, str]:
         if self.whole_days:
             return {"from": self.first.isoformat(), "to": self.last.isoformat(), "time_zone": self.tz, "kind": "days"}

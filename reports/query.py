@@ -1,8 +1,10 @@
 """The one read path of the reports: sums of the rollups for some tenants over a period, by chosen columns.
 
 Column names come from `DIMS` (a fixed list, never from a request); values are bound as parameters.
-Whole local days read `rollup_day`; ranges of instants read `rollup_hour` when both ends are whole hours,
-else `rollup_minute`, grouped into the tenant's local days in its own time zone.
+Whole local days read `rollup_day` (each tenant's own local days: a period of one tenant, in its zone);
+ranges of instants read `rollup_hour` when both ends are whole hours, else `rollup_minute`, grouped into
+days of the period's zone. A period over tenants of several zones is a range of instants
+(reports/catalog.py), so every tenant is counted over the same hours.
 """
 
 from __future__ import annotations
@@ -71,10 +73,7 @@ def fetch(
             f"SELECT {select}{day} AS d, {values} FROM {store.db}.{table} FINAL "
             f"WHERE tenant_id IN %(ts)s AND bucket >= %(b0)s AND bucket < %(b1)s{meter}{group_by}"
         )
-        zones: dict[str, list[str]] = {}
-        for t in tenants:
-            zones.setdefault(t.timezone, []).append(t.id)
-        groups = list(zones.items())
+        groups = [(period.tz, [t.id for t in tenants])]  # one instant range, days in the period's zone
         params = {"b0": period.start.astimezone(UTC), "b1": period.end.astimezone(UTC), "mp": meter_prefix}
     for tz, ids in groups:
         for row in store.query_rows(sql, {**params, "ts": ids, "tz": tz}):

@@ -1,4 +1,15 @@
-"""Who may see what: a scope is the platform, one reseller (its dependent companies) or one tenant.
+"""Who may see what. One table, enforced here and only here:
+
+| viewer                   | tenants                 | price to platform    | price to reseller | reports           |
+|--------------------------|-------------------------|----------------------|-------------------|-------------------|
+| platform                 | all                     | all                  | all               | all               |
+| reseller R               | R's dependent companies | of R's companies     | of R's companies  | all               |
+| tenant T, direct         | T                       | T's (what it pays)   | -                 | all but resellers |
+| tenant T, of a reseller  | T                       | never                | T's (what it pays)| all but resellers |
+
+Inside a scope, a role narrows the reports (the contact-center seed's billing roles): `billing_admin` and
+`billing_viewer` read every report of the scope; `billing_units_viewer` and `billing_units_editor` read
+`billing-units` and `allocation` only (no endpoint edits billing units yet: the editor role is reserved).
 
 `tenants_for` turns a request's --tenant/--reseller into the tenants a report covers, or raises
 `Forbidden` when the request reaches outside the scope. It does not tell whether an out-of-scope tenant
@@ -7,7 +18,7 @@ exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from omnimeter.errors import BadInput
@@ -28,10 +39,21 @@ class Kind(StrEnum):
     TENANT = "tenant"
 
 
+class Role(StrEnum):
+    BILLING_ADMIN = "billing_admin"
+    BILLING_VIEWER = "billing_viewer"
+    BILLING_UNITS_VIEWER = "billing_units_viewer"
+    BILLING_UNITS_EDITOR = "billing_units_editor"
+
+
+UNIT_REPORTS = frozenset({"billing-units", "allocation"})
+
+
 @dataclass(frozen=True)
 class Scope:
     kind: Kind
     id: str = ""
+    role: Role = field(default=Role.BILLING_ADMIN, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> Scope:
@@ -47,6 +69,29 @@ class Scope:
 
     def __str__(self) -> str:
         return self.kind.value if self.kind is Kind.PLATFORM else f"{self.kind.value}:{self.id}"
+
+    def with_role(self, role: Role) -> Scope:
+        return Scope(self.kind, self.id, role)
+
+    def may_read(self, report: str) -> bool:
+        """The reports this scope and role may read (see the table above)."""
+        if report == "resellers" and self.kind is Kind.TENANT:
+            return False
+        if self.role in (Role.BILLING_UNITS_VIEWER, Role.BILLING_UNITS_EDITOR):
+            return report in UNIT_REPORTS
+        return True
+
+    def sees_price_to_platform(self, tenant: Tenant) -> bool:
+        """The platform's price of `tenant`: the platform, the tenant's reseller, or a direct tenant itself
+        (it is the price it pays); never a reseller's tenant."""
+        if self.kind is Kind.PLATFORM:
+            return True
+        if self.kind is Kind.RESELLER:
+            return tenant.reseller == self.id
+        return tenant.id == self.id and not tenant.reseller
+
+    def sees_both_prices(self, tenant: Tenant) -> bool:
+        return bool(tenant.reseller) and self.sees_price_to_platform(tenant)
 
     def allows(self, tenant: Tenant) -> bool:
         if self.kind is Kind.PLATFORM:

@@ -39,6 +39,8 @@ class RejectReason(StrEnum):
     BAD_TIME = "bad_time"
     FUTURE_TIME = "future_time"
     UNKNOWN_TENANT = "unknown_tenant"  # judged by the rate stage against the directory
+    RATING_FAILED = "rating_failed"  # classifying or pricing this event raised (streams/rate.py)
+    STORE_REFUSED = "store_refused"  # ClickHouse refused this event's rows (sinks/clickhouse.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ barrier.
 
 | port                  | used by                      | contract                                             |
 |-----------------------|------------------------------|------------------------------------------------------|
-| `Writer`              | flush (step 5)               | insert blocks idempotently (tokens), or raise        |
+| `Writer`              | flush (step 5)               | insert blocks idempotently (tokens), or raise; types |
 | `StoredOutcomes`      | dedupe (steps 1-2)           | what is already stored, by source position or key    |
 | `CycleUsage`          | rate (tiers, seats)          | usage stored so far in a tenant's billing cycle      |
 | `DeadLetterPublisher` | flush (step 4)               | publish letters, return once the broker acked all    |
@@ -14,7 +14,7 @@ barrier.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,7 +48,13 @@ class Writer(Protocol):
     def insert(self, blocks: Sequence[TableRows]) -> None:
         """One attempt: insert every non-empty block, in order; raise on the first failure. Blocks carry
         deduplication tokens, so repeating the call after a failure stores nothing twice (the caller
-        owns the retry: the flush retries with backoff and acks nothing meanwhile)."""
+        owns the retry: the flush retries with backoff and acks nothing meanwhile). Errors are
+        classified (sinks/exceptions.py): `SinkRefused` for the rows' data, `SinkPermanent`, else
+        transient."""
+        ...
+
+    def column_types(self, table: str) -> Mapping[str, str]:
+        """Column name -> ClickHouse type (the rows are checked against them before an insert)."""
         ...
 
 

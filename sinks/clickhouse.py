@@ -4,12 +4,19 @@
 Inserts carry an ``insert_deduplication_token`` (the tables keep a deduplication window), so a retry by
 this class or by clickhouse-connect itself never stores a block twice. A failing insert is retried with
 exponential backoff for as long as the caller lets it (`retry_for_s`), then raises `SinkError`.
+
+Every driver error is classified (`classify`): the store unreachable or overloaded is `SinkUnavailable`
+(retried), the data of an insert refused is `SinkRefused` (the caller quarantines the rows), and what no
+retry can heal (authentication, access, a missing database, table or column) is `SinkPermanent`. The
+look-ups retry only `SinkUnavailable`, and stop retrying once `stop()` was called (`SinkStopped`), so a
+stopping worker is never held by a thread sleeping in a retry loop.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,13 +25,21 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
+from clickhouse_connect.driver.exceptions import DataError
 
 from omnimeter.faults import NO_FAULTS, Faults
 from omnimeter.settings import mask_url
 from omnimeter.sinks import queries
 from omnimeter.sinks.base import DedupeKey, Position, TableRows
-from omnimeter.sinks.exceptions import SinkError, SinkGaveUp, SinkUnavailable
-from omnimeter.sinks.migrate import apply_migrations
+from omnimeter.sinks.exceptions import (
+    SinkError,
+    SinkGaveUp,
+    SinkPermanent,
+    SinkRefused,
+    SinkStopped,
+    SinkUnavailable,
+)
+from omnimeter.sinks.migrate import apply_migrations, load_migrations
 from omnimeter.sinks.tables import OUTCOME_TABLES
 
 log = logging.getLogger(__name__)
@@ -70,9 +85,11 @@ def connect(
             client = clickhouse_connect.get_client(dsn=url)
     except Exception as e:
         hint = " (chdb: is another process holding this path?)" if url.startswith("chdb:") else ""
-        raise SinkUnavailable(f"cannot open ClickHouse at {mask_url(url)}: {_first_line(e)}{hint}") from e
+        raise classify(e, f"cannot open ClickHouse at {mask_url(url)}", hint=hint) from e
     store = ClickHouseStore(client, database, faults=faults)
-    if migrate:
+    if migrate and url.startswith("omnimeter://"):  # the store process migrated; clients send no DDL
+        _check_schema(client, database, url)
+    elif migrate:
         try:
             apply_migrations(client, database, cluster)
         except SinkError:
@@ -80,6 +97,24 @@ def connect(
         except Exception as e:
             raise SinkError(f"cannot migrate ClickHouse at {mask_url(url)}: {_first_line(e)}") from e
     return store
+
+
+def _check_schema(client: DriverClient, database: str, url: str) -> None:
+    try:
+        rows = client.query(f"SELECT max(version) FROM {database}.schema_migrations").result_rows
+    except Exception as e:
+        if "store key" in str(e):
+            raise SinkPermanent(
+                f"the shared store at {mask_url(url)} refused this process: {_first_line(e)}; use the key in "
+                "the store's <data dir>/store_key (omnimeter://omnimeter:KEY@HOST:PORT)"
+            ) from e
+        raise SinkUnavailable(f"cannot read the shared store at {mask_url(url)}: {_first_line(e)}") from e
+    have, need = int(rows[0][0] or 0), max(m.version for m in load_migrations())
+    if have < need:
+        raise SinkPermanent(
+            f"the shared store at {mask_url(url)} has schema {have}, this omnimeter needs {need}: "
+            "restart `omnimeter store serve` with this version"
+        )
 
 
 class InsertObserver(Protocol):
@@ -100,9 +135,31 @@ class ClickHouseStore:
         self.db = database
         self.observer = observer
         self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        self._types: dict[str, dict[str, str]] = {}
 
     def close(self) -> None:
         self.client.close()
+
+    def stop(self) -> None:
+        """Retry loops end (`SinkStopped`) instead of sleeping on: the worker is stopping."""
+        self.stopping.set()
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name -> ClickHouse type of `table`, as the engine reports it (read once)."""
+        types = self._types.get(table)
+        if types is None:
+            sql = "SELECT name, type FROM system.columns WHERE database = %(d)s AND table = %(t)s"
+            rows = self._retrying(
+                f"reading the columns of {table}", lambda: self.query_rows(sql, {"d": self.db, "t": table}), 0.0
+            )
+            if not rows:
+                raise SinkPermanent(
+                    f"table {self.db}.{table} does not exist: run the worker once with migrations (or check "
+                    "OMNIMETER_CLICKHOUSE_DATABASE)"
+                )
+            types = self._types[table] = {str(n): str(t) for n, t in rows}
+        return types
 
     def write(
         self,
@@ -124,13 +181,14 @@ class ClickHouseStore:
                 )
 
     def insert(self, blocks: Sequence[TableRows]) -> None:
-        """One attempt per non-empty block, in order; raises `SinkUnavailable` on the first failure."""
+        """One attempt per non-empty block, in order; raises on the first failure, classified
+        (`SinkUnavailable`, `SinkRefused`, `SinkPermanent`)."""
         for block in blocks:
             if block.rows:
                 try:
                     self._insert_block(block)
                 except Exception as e:
-                    raise SinkUnavailable(f"insert into {block.table} failed: {_first_line(e)}") from e
+                    raise classify(e, f"insert into {block.table} failed", table=block.table) from e
 
     def _insert_block(self, block: TableRows, extra: dict[str, Any] | None = None) -> None:
         settings = {"insert_deduplication_token": block.token} if block.token else {}
@@ -156,15 +214,25 @@ class ClickHouseStore:
         retry_for_s: float,
         sleep: Callable[[float], None] = time.sleep,
     ) -> T:
+        """`call` until it succeeds, retrying only what may heal (`SinkUnavailable`); ends with
+        `SinkStopped` once the store is stopping."""
         delay, waited = 0.1, 0.0
         while True:
             try:
                 return call()
             except Exception as e:
+                error = e if isinstance(e, SinkError) else classify(e, f"{what} failed")
+                if not isinstance(error, SinkUnavailable):
+                    raise error from e
                 if retry_for_s and waited >= retry_for_s:
                     raise SinkGaveUp(f"{what} failed for {waited:.0f} s, giving up: {e}") from e
+                if self.stopping.is_set():
+                    raise SinkStopped(f"{what}: the store is stopping ({e})") from e
                 log.warning("%s failed (%s); retrying in %.1f s", what, e, delay)
-                sleep(delay)
+                if sleep is time.sleep:
+                    self.stopping.wait(delay)
+                else:
+                    sleep(delay)
                 waited += delay
                 delay = min(delay * 2, 5.0)
 
@@ -217,7 +285,7 @@ class ClickHouseStore:
             with self.lock:
                 result = self.client.query(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
-            raise SinkError(f"query failed: {_first_line(e)}") from e
+            raise classify(e, "query failed") from e
         return [tuple(r) for r in result.result_rows]
 
     def query_until_answered(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -232,8 +300,41 @@ class ClickHouseStore:
             with self.lock:
                 self.client.command(sql, parameters=parameters or {}, settings=settings or {})
         except Exception as e:
-            raise SinkError(f"statement failed: {_first_line(e)}") from e
+            raise classify(e, "statement failed") from e
 
 
-def _first_line(e: Exception) -> str:
+# ClickHouse error codes no retry can heal, with what to do.
+_PERMANENT = {
+    516: "check OMNIMETER_CLICKHOUSE_URL's user and password",  # AUTHENTICATION_FAILED
+    192: "check OMNIMETER_CLICKHOUSE_URL's user",  # UNKNOWN_USER
+    497: "grant the user INSERT and SELECT on the database",  # ACCESS_DENIED
+    164: "the user is read-only: use one that may write",  # READONLY
+    81: "check OMNIMETER_CLICKHOUSE_DATABASE, or let the worker migrate",  # UNKNOWN_DATABASE
+    60: "run the migrations (start the worker with migrations) or check the database",  # UNKNOWN_TABLE
+    16: "the table's schema does not match: run the migrations",  # NO_SUCH_COLUMN_IN_TABLE
+    47: "the table's schema does not match: run the migrations",  # UNKNOWN_IDENTIFIER
+    10: "the table's schema does not match: run the migrations",  # NOT_FOUND_COLUMN_IN_BLOCK
+}
+# Codes that mean: the data of this insert is refused (the same rows fail again).
+_REFUSED = {6, 27, 38, 41, 53, 69, 70, 72, 117, 131, 252, 321, 407}
+
+
+def classify(e: BaseException, what: str, *, table: str = "", hint: str = "") -> SinkError:
+    """A driver error as `SinkPermanent`, `SinkRefused` (needs `table`) or `SinkUnavailable`, with `what`
+    failed and, for a permanent one, what to do."""
+    if isinstance(e, SinkError):
+        return e
+    text = _first_line(e)
+    m = re.search(r"Code: (\d+)\.", str(e))
+    code = int(m.group(1)) if m else None
+    if code in _PERMANENT:
+        return SinkPermanent(f"{what}: {text}; {_PERMANENT[code]}")
+    if table and (
+        code in _REFUSED or (code is None and isinstance(e, DataError | ValueError | TypeError | OverflowError))
+    ):
+        return SinkRefused(f"{what}: {text}", table)
+    return SinkUnavailable(f"{what}: {text}{hint}")
+
+
+def _first_line(e: BaseException) -> str:
     return str(e).strip().splitlines()[0][:500] if str(e).strip() else type(e).__name__

@@ -6,25 +6,46 @@ chDB lets one process open a data path, so without this, one host runs one worke
 with tagged Decimal, date, datetime, bytes and string-array parameter values (no pickle: a local peer must
 not run code here). SQL parameters are bound by clickhouse-connect inside the store process, exactly as
 in-process. Only the client calls `ClickHouseStore` uses are served: query, command, insert, close.
+
+Every call carries the store's key (``Authorization: Bearer``; the URL's password,
+``omnimeter://omnimeter:KEY@127.0.0.1:PORT``; on this host the key is read from ``<data dir>/store_key``,
+mode 0600, when the URL has none), so neither another local user nor a web page in a browser (which
+cannot set that header cross-site) reaches the data. What a call may run is sinks/store_policy.py;
+bodies are bounded and a connection that stalls is dropped after `READ_TIMEOUT_S`.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
+import os
+import secrets
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
 from omnimeter.sinks.queries import StringArray
+from omnimeter.sinks.store_policy import (
+    COMMAND_TIMEOUT_S,
+    MAX_BODY_BYTES,
+    QUERY_TIMEOUT_S,
+    PolicyRefused,
+    check_command,
+    check_insert,
+    check_query,
+    check_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +108,16 @@ class _Result:
 class SharedStoreClient:
     """Stands in for a clickhouse-connect client: the calls `ClickHouseStore` makes, sent to the store process."""
 
-    def __init__(self, url: str, timeout_s: float = 300.0) -> None:
-        self.base = "http://" + url.split("://", 1)[1].rstrip("/")
+    def __init__(self, url: str, timeout_s: float = 360.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.base = f"http://{parts.hostname}:{parts.port}"
+        self.key = urllib.parse.unquote(parts.password or "")
         self.timeout_s = timeout_s
 
     def _call(self, op: str, doc: dict[str, Any]) -> Any:
-        req = urllib.request.Request(f"{self.base}/{op}", data=dumps(doc), method="POST")
+        req = urllib.request.Request(
+            f"{self.base}/{op}", data=dumps(doc), method="POST", headers={"Authorization": f"Bearer {self.key}"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
                 return loads(r.read())
@@ -126,30 +151,74 @@ class SharedStoreClient:
         pass
 
 
-def serve_store(client: Client, host: str, port: int) -> ThreadingHTTPServer:
+READ_TIMEOUT_S = 30.0
+
+
+def store_key(data_dir: Path) -> str:
+    """This host's store key, created (0600) on first use."""
+    path = data_dir / "store_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def serve_store(client: Client, host: str, port: int, key: str, db: str) -> ThreadingHTTPServer:
     """Answer SharedStoreClient calls with `client` (one call at a time: one chDB engine)."""
+    if len(key) < 32:
+        raise ValueError("store key: at least 32 characters")
     lock = threading.Lock()
+    with lock:
+        tables = frozenset(
+            str(n) for (n,) in client.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows
+        ) - {"schema_migrations"}
+    expected = f"Bearer {key}".encode()
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = READ_TIMEOUT_S  # a client that never sends its body is dropped
+
         def do_POST(self) -> None:
             op = self.path.strip("/")
+            given = (self.headers.get("Authorization") or "").encode()
+            if not hmac.compare_digest(given, expected):
+                return self._answer(401, {"error": "store key missing or wrong"})
+            size = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= size <= MAX_BODY_BYTES:
+                return self._answer(413, {"error": f"body over {MAX_BODY_BYTES} bytes"})
             try:
-                doc = loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                with lock:
-                    if op == "query":
-                        out: Any = client.query(doc["sql"], parameters=doc["parameters"],
-                                                settings=doc["settings"]).result_rows  # fmt: skip
-                    elif op == "command":
-                        out = client.command(doc["sql"], parameters=doc["parameters"], settings=doc["settings"])
-                        out = out if isinstance(out, (int, str)) else None
-                    elif op == "insert":
-                        client.insert(doc["table"], doc["rows"], column_names=doc["columns"], settings=doc["settings"])
-                        out = None
-                    else:
-                        raise ValueError(f"unknown operation {op!r}")
-                body, code = dumps(out), 200
+                doc = loads(self.rfile.read(size))
+                out = self._run(op, doc)
+            except PolicyRefused as e:
+                return self._answer(403, {"error": f"refused: {e}"})
             except Exception as e:  # the caller's store retries or reports it
-                body, code = dumps({"error": str(e).strip().splitlines()[0][:2000] if str(e).strip() else repr(e)}), 500
+                text = str(e).strip()
+                return self._answer(500, {"error": text.splitlines()[0][:2000] if text else repr(e)})
+            self._answer(200, out)
+
+        def _run(self, op: str, doc: dict[str, Any]) -> Any:
+            if op == "query":
+                check_query(doc["sql"])
+                settings = check_settings(doc["settings"], QUERY_TIMEOUT_S)
+                with lock:
+                    return client.query(doc["sql"], parameters=doc["parameters"], settings=settings).result_rows
+            if op == "command":
+                check_command(doc["sql"], db, tables)
+                settings = check_settings(doc["settings"], COMMAND_TIMEOUT_S)
+                with lock:
+                    out = client.command(doc["sql"], parameters=doc["parameters"], settings=settings)
+                return out if isinstance(out, (int, str)) else None
+            if op == "insert":
+                check_insert(doc["table"], db, tables)
+                settings = check_settings(doc["settings"], COMMAND_TIMEOUT_S)
+                with lock:
+                    client.insert(doc["table"], doc["rows"], column_names=doc["columns"], settings=settings)
+                return None
+            raise PolicyRefused(f"unknown operation {op!r}")
+
+        def _answer(self, code: int, doc: Any) -> None:
+            body = dumps(doc)
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

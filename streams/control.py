@@ -90,11 +90,13 @@ def control_router(
     if faults.enabled:
 
         @router.post("/faults/sink-down")
-        def sink_down(authorization: Auth = None, seconds: Annotated[float, Query()] = 10.0) -> Response:
+        def sink_down(
+            authorization: Auth = None, seconds: Annotated[float, Query()] = 10.0, inserts: Annotated[int, Query()] = 0
+        ) -> Response:
             denied = _denied(authorize, authorization)
             if denied:
                 return denied
-            faults.sink_down_for(seconds)
+            faults.sink_down_for(seconds, inserts_only=inserts == 1)
             return JSONResponse({"sink_down_s": seconds})
 
     return router

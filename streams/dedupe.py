@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from omnimeter.schemas.events import UsageEvent
-from omnimeter.schemas.parse import Accepted
+from omnimeter.schemas.parse import Accepted, Rejection
 from omnimeter.sinks.base import DedupeKey, Position, StoredOutcomes
-from omnimeter.sinks.tables import BILLABLE_LINES
+from omnimeter.sinks.tables import BILLABLE_LINES, RAW_EVENTS
 from omnimeter.streams.deadletter import dead_letter, unknown_tenant
 from omnimeter.streams.records import ConsumedRecord, Partition
 from omnimeter.streams.rows import duplicate_row, raw_row, rejected_row
@@ -113,6 +113,23 @@ class Classified:
     reasons: Counter[str] = field(default_factory=Counter)
     event_times: list[float] = field(default_factory=list)  # epoch seconds of the events stored
     newest_event: dict[Partition, float] = field(default_factory=dict)
+
+    def reject_stored(self, rejections: Sequence[tuple[ConsumedRecord, Rejection]], now: datetime) -> None:
+        """Turn events classified as stored into rejections (their rating or their rows failed): their
+        raw row is withdrawn, a rejected row and a dead letter take its place."""
+        if not rejections:
+            return
+        gone = {(rec.topic, rec.partition, rec.offset, rej.index) for rec, rej in rejections}
+        kept = [i for i, row in enumerate(self.raw) if tuple(row[c] for c in _POSITION) not in gone]
+        self.raw = [self.raw[i] for i in kept]
+        self.event_times = [self.event_times[i] for i in kept]
+        for rec, rej in rejections:
+            self.rejected.append(rejected_row(rej, rec, now))
+            self.letters.append(dead_letter(rec, rej))
+            self.reasons[rej.reason.value] += 1
+
+
+_POSITION = tuple(RAW_EVENTS.index(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "batch_index"))
 
 
 async def classify(

@@ -45,9 +45,19 @@ CACHEABLE = ("/ui/assets/",)
 SECRET_PARAMS = {"token", "csrf", "access_token", "password"}
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """sys.stderr as it is at each line (pytest swaps it), unless it is Faust's logging proxy of it, which
+    would relabel every access line as a warning: then the process's own stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        current = sys.stderr
+        self.setStream(sys.__stderr__ if type(current).__name__ == "FileLogProxy" else current)
+        super().emit(record)
+
+
 def _access_logger() -> logging.Logger:
     if not access.handlers:  # its own handler: the worker's log level (warning) must not hide it
-        handler = logging.StreamHandler(sys.__stderr__)  # the process's stderr (Faust redirects sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         access.addHandler(handler)
         access.setLevel(logging.INFO)

@@ -8,7 +8,7 @@ set of pricing meters), party (platform, reseller). No per-tenant labels.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -170,6 +170,14 @@ class WorkerMetrics:
             self._newest_event = max(self._newest_event, newest)
         for t in result.event_times:
             self.event_lag_hist.observe(max(now - t, 0.0))
+
+    def keep_partitions(self, assigned: Collection[tuple[str, int]]) -> None:
+        """Drops the per-partition gauges of partitions this worker no longer holds (their new owner
+        exports them): a moved partition must not show this worker's stale offset or event time."""
+        keep = {(t, str(p)) for t, p in assigned}
+        for gauge in (self.last_offset, self.last_event_ts):
+            for labels in [k for k in gauge._metrics if k not in keep]:  # prometheus-client keeps no public list
+                gauge.remove(*labels)
 
     def inserted(self, table: str, rows: int, seconds: float) -> None:
         self.sink_rows.labels(table).inc(rows)

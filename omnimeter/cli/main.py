@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -214,26 +215,27 @@ def _zones(store) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def _report_from_worker(settings: Settings, args: argparse.Namespace, request: object) -> int:
     """The embedded store is held by a running worker: ask its reports API (same code, same answer) with
-    the caller's token; the CLI never mints a token of its own."""
-    import os
+    the caller's token (--token or OMNIMETER_API_TOKEN), so the answer has the token's scope; the CLI never
+    grants itself one."""
     import urllib.error
     import urllib.parse
     import urllib.request
 
     from omnimeter.reports.render import Format, render_report
 
-    token = args.token or os.environ.get("OMNIMETER_API_TOKEN", "")
-    if not token:
-        raise OmnimeterError(
-            "the store is held by a running worker: its reports API answers with a token of your scope "
-            "(--token or OMNIMETER_API_TOKEN; `omnimeter token --scope ...` issues one)"
-        )
     base = f"http://127.0.0.1:{settings.worker.web_port}/api/v1/reports/{urllib.parse.quote(args.name)}"
     params = {k: v for k, v in {
         "tenant": args.tenant, "reseller": args.reseller, "period": args.period, "from": args.start, "to": args.end,
         "group_by": args.group_by, "tz": args.tz, "amount": args.amount, "by": args.by, "meter": args.meter,
         "currency": args.currency, "cycle": args.cycle, "with_expenses": "true" if args.with_expenses else None,
     }.items() if v is not None}  # fmt: skip
+    token = args.token or os.environ.get("OMNIMETER_API_TOKEN", "")
+    if not token:
+        raise OmnimeterError(
+            "the store is held by a running worker: ask it with a token, e.g. "
+            "`OMNIMETER_API_TOKEN=$(omnimeter token --scope platform --days 1) omnimeter report ...` "
+            "(or --token T), or stop the worker"
+        )
     req = urllib.request.Request(
         f"{base}?{urllib.parse.urlencode(params)}", headers={"Authorization": f"Bearer {token}"}
     )
@@ -316,30 +318,55 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from omnimeter.reports.scope import Scope
-    from omnimeter.reports.tokens import issue, load_secret
+    from omnimeter.reports.scope import Role, Scope
+    from omnimeter.reports.tokens import claims_of, issue, keyring_for, revoke, rotate
 
     settings = _settings(args)
+    if args.action == "rotate":
+        if settings.api.secret.get_secret_value():
+            raise OmnimeterError(
+                "token rotate: the key is OMNIMETER_API_SECRET; set a new one and add the old one to "
+                "OMNIMETER_API_PREVIOUS_SECRETS so tokens it signed keep working"
+            )
+        print(f"new signing key {rotate(settings.data_dir)}; tokens of the previous key still verify")
+        return 0
+    if args.action == "revoke":
+        if not args.jti:
+            raise OmnimeterError("token revoke: give --jti (the `jti` that `omnimeter token` printed)")
+        revoke(settings.data_dir, args.jti)
+        print(f"revoked token {args.jti}")
+        return 0
     try:
-        scope = Scope.parse(args.scope)
+        scope = Scope.parse(args.scope or "")
+        role = Role(args.role)
     except ValueError as e:
         raise OmnimeterError(str(e)) from None
-    valid = int(args.days * 86400) if args.days else None
-    print(issue(load_secret(settings.data_dir, settings.api.secret), scope, valid))
+    ring = keyring_for(settings)
+    token = issue(ring, scope, args.days * 86_400, subject=args.subject, role=role)
+    claims = claims_of(ring, token)
+    print(token)
+    print(f"jti {claims['jti']} · {scope} · {role.value} · expires {claims['exp']}", file=sys.stderr)
     return 0
 
 
 def cmd_store(args: argparse.Namespace) -> int:
     from omnimeter.sinks.clickhouse import connect
-    from omnimeter.sinks.shared import serve_store
+    from omnimeter.sinks.shared import serve_store, store_key
 
     settings = _settings(args)
     url = settings.resolved_clickhouse_url
     if not url.startswith("chdb://"):
         raise OmnimeterError(f"store serve shares an embedded chdb store; the configured store is {url}")
     store = connect(url, settings.clickhouse.database)
-    server = serve_store(store.client, "127.0.0.1", args.port)
-    print(f"sharing {url} at omnimeter://127.0.0.1:{server.server_address[1]}", file=sys.stderr, flush=True)
+    key = store_key(settings.data_dir)
+    server = serve_store(store.client, "127.0.0.1", args.port, key, settings.clickhouse.database)
+    print(
+        f"sharing {url} at omnimeter://127.0.0.1:{server.server_address[1]} (clients on this host with the same "
+        f"data dir use the key in {settings.data_dir / 'store_key'}; others put it in the URL: "
+        f"omnimeter://omnimeter:KEY@127.0.0.1:{server.server_address[1]})",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:
@@ -358,7 +385,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
 
     from omnimeter.reports.api import Backend
-    from omnimeter.reports.tokens import load_secret
+    from omnimeter.reports.tokens import keyring_for
     from omnimeter.reports.webapp import build_app
     from omnimeter.sinks.clickhouse import connect
     from omnimeter.sinks.rollups import refresh_quietly
@@ -369,7 +396,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
     try:
         refresh_quietly(store, _zones(store))
-        secret = load_secret(settings.data_dir, settings.api.secret)
+        secret = keyring_for(settings)
         app = build_app(Backend(store, secret), [control_router(lambda _token: (403, "nothing to control here"))])
         server = WebServer(app, args.host or settings.worker.host, args.port, settings.http)
         host, port = server.address
@@ -444,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", parents=[common], help="an administrators' report (an estimate)")
     rp.add_argument("name", choices=list(_REPORT_NAMES))
+    rp.add_argument(
+        "--token", help="a reports API token, when a running worker holds the store (or OMNIMETER_API_TOKEN)"
+    )
     rp.add_argument("--tenant")
     rp.add_argument("--reseller")
     rp.add_argument("--period", help="today (default), this-week, this-month, custom")
@@ -458,7 +488,6 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--cycle", help="cycle: a date inside the cycle (default: the current one)")
     rp.add_argument("--with-expenses", action="store_true", help="resellers: only companies with expenses")
     rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    rp.add_argument("--token", help="when a worker holds the store: a token for its API (OMNIMETER_API_TOKEN)")
     rp.set_defaults(func=cmd_report)
 
     rb = sub.add_parser("rebuild", parents=[common], help="re-rate stored events, recompute rollups (stop workers)")
@@ -478,9 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--format", choices=["table", "json", "csv"], default="table")
     rc.set_defaults(func=cmd_reconcile)
 
-    tk = sub.add_parser("token", parents=[common], help="issue a reports API token for a scope")
-    tk.add_argument("--scope", required=True, help="platform, reseller:ID or tenant:ID")
-    tk.add_argument("--days", type=float, default=0, help="valid for this many days (0: no expiry)")
+    tk = sub.add_parser("token", parents=[common], help="issue, revoke or rotate reports API tokens (JWT)")
+    tk.add_argument("action", nargs="?", choices=["issue", "revoke", "rotate"], default="issue")
+    tk.add_argument("--scope", help="platform, reseller:ID or tenant:ID (issue)")
+    tk.add_argument(
+        "--role",
+        default="billing_admin",
+        choices=["billing_admin", "billing_viewer", "billing_units_viewer", "billing_units_editor"],
+    )
+    tk.add_argument("--subject", help="who the token is for (its `sub`; default: the scope)")
+    tk.add_argument("--days", type=float, default=30, help="valid for this many days (default 30, at most 366)")
+    tk.add_argument("--jti", help="the id of the token to revoke (revoke)")
     tk.set_defaults(func=cmd_token)
 
     sv = sub.add_parser("serve", parents=[common], help="the reports API alone (no worker holds the store)")

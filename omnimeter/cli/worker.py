@@ -4,15 +4,17 @@ dashboard (uvicorn in a thread), run until stopped."""
 from __future__ import annotations
 
 import logging
+import signal
 
 import faust
 import mode.loop
 from clickhouse_connect.driver import options as clickhouse_options
 from prometheus_client import CollectorRegistry
 
+from omnimeter.errors import OmnimeterError
 from omnimeter.faults import Faults
 from omnimeter.reports.api import Backend, platform_guard
-from omnimeter.reports.tokens import load_secret
+from omnimeter.reports.tokens import keyring_for
 from omnimeter.reports.webapp import build_app
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
@@ -40,7 +42,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     switch = PauseSwitch(metrics)
     web = None
     if settings.worker.web_port:  # the reports API and dashboard (this process holds the store), and control
-        secret = load_secret(settings.data_dir, settings.api.secret)
+        secret = keyring_for(settings)
         control = control_router(platform_guard(secret), metrics, switch, faults)
         app = build_app(Backend(store, secret), [control])
         web = WebServer(app, settings.worker.host, settings.worker.web_port, settings.http).start()
@@ -55,10 +57,25 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         log.warning("no directory or price books applied yet: events are stored but not rated until they are")
     if settings.faust.event_loop == "uvloop":
         mode.loop.use("uvloop")
-    app = create_app(settings, store, metrics, reference, switch)
+    fatal: list[BaseException] = []
+
+    def on_fatal(error: BaseException) -> None:  # a permanent error: stop as SIGTERM does, then exit non-zero
+        fatal.append(error)
+        signal.raise_signal(signal.SIGTERM)
+
+    app = create_app(settings, store, metrics, reference, switch, faults, on_fatal)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
-        worker.execute_from_commandline()
+        try:
+            worker.execute_from_commandline()
+        except SystemExit:
+            if not fatal:
+                raise
+        if fatal:
+            error = fatal[0]
+            if isinstance(error, OmnimeterError):
+                raise OmnimeterError(f"worker stopped: {error}") from error
+            raise OmnimeterError(f"worker stopped by an unexpected error: {error!r}") from error
     finally:
         if web is not None:
             web.stop()

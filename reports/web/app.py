@@ -25,12 +25,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from omnimeter.errors import OmnimeterError
-from omnimeter.reports.api import Backend, backend
+from omnimeter.reports.api import Backend, backend, who
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
-from omnimeter.reports.tokens import InvalidToken, verify
+from omnimeter.reports.tokens import InvalidToken, Keyring
 from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGES, TITLES, Page, request_of
 
 log = logging.getLogger(__name__)
@@ -63,22 +63,24 @@ templates.filters["numclass"] = _numclass
 templates.filters["script_json"] = _script_json
 
 
-def _mac(secret: bytes, what: str) -> str:
-    return hmac.new(secret, what.encode(), hashlib.sha256).hexdigest()[:32]
+def _mac(keys: bytes | Keyring, what: str) -> str:
+    """A MAC for CSRF tokens, under a key derived from the signing key (never the signing key itself)."""
+    key = hmac.new(keys.current if isinstance(keys, Keyring) else keys, b"omnimeter dashboard csrf", "sha256").digest()
+    return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _signin_csrf(secret: bytes) -> str:
+def _signin_csrf(secret: bytes | Keyring) -> str:
     nonce = secrets.token_urlsafe(18)
     return f"{nonce}.{_mac(secret, 'signin:' + nonce)}"
 
 
-def _signin_csrf_ok(secret: bytes, form: str, cookie: str) -> bool:
+def _signin_csrf_ok(secret: bytes | Keyring, form: str, cookie: str) -> bool:
     nonce, _, mac = form.partition(".")
     good = _mac(secret, "signin:" + nonce)
     return bool(form) and hmac.compare_digest(form, cookie) and hmac.compare_digest(mac, good)
 
 
-def _session_csrf(secret: bytes, token: str) -> str:
+def _session_csrf(secret: bytes | Keyring, token: str) -> str:
     return _mac(secret, "session:" + token)
 
 
@@ -92,22 +94,21 @@ def _html(body: str, code: int = 200) -> HTMLResponse:
     return HTMLResponse(body, code)
 
 
-def _signin_page(request: HttpRequest, secret: bytes, error: str = "", code: int = 200) -> HTMLResponse:
+def _signin_page(request: HttpRequest, secret: bytes | Keyring, error: str = "", code: int = 200) -> HTMLResponse:
     csrf = _signin_csrf(secret)
     response = _html(templates.get_template("signin.html").render(csrf=csrf, error=error), code)
     _cookie(response, request, CSRF_COOKIE, csrf)
     return response
 
 
-def _session(request: HttpRequest, secret: bytes) -> tuple[Scope, str] | None:
+def _session(request: HttpRequest, secret: bytes | Keyring) -> tuple[Scope, str] | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
     try:
-        scope = verify(secret, token)
+        scope = who(request, secret, token)
     except InvalidToken:
         return None
-    request.state.who = str(scope)
     return scope, token
 
 
@@ -119,7 +120,7 @@ Session = Annotated[tuple[Scope, str] | None, Depends(_signed_in)]
 Served = Annotated[Backend, Depends(backend)]
 
 
-def _layout(page: str, scope: Scope, token: str, secret: bytes, query: dict[str, str]) -> dict[str, Any]:
+def _layout(page: str, scope: Scope, token: str, secret: bytes | Keyring, query: dict[str, str]) -> dict[str, Any]:
     keep = {k: v for k, v in query.items() if k in NAV_KEEP}
     return {
         "title": TITLES.get(page, "omnimeter"), "page": page, "pages": PAGES, "scope": str(scope),
@@ -150,10 +151,9 @@ def router() -> APIRouter:
             return _signin_page(request, served.secret, msg, 403)
         token = form.get("token", [""])[0].strip()
         try:
-            scope = verify(served.secret, token)
+            who(request, served.secret, token)
         except InvalidToken as err:
             return _signin_page(request, served.secret, f"Not signed in: {err}", 401)
-        request.state.who = str(scope)
         response = RedirectResponse("/ui/overview", 303)
         _cookie(response, request, COOKIE, token)
         _cookie(response, request, CSRF_COOKIE, "", max_age=0)

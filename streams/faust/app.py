@@ -3,6 +3,12 @@
 One agent consumes the usage topic as raw bytes without auto-ack: a record is acked only by the flush
 that stored its outcome, so Faust commits offsets after the ClickHouse insert, in order and without gaps.
 A timer flushes what is pending every `flush_interval_s` even when traffic stops.
+
+Stopping (SIGTERM) first stops the ingest stage (streams/ingest.py `stop`, within `STOP_GRACE_S`: a final
+flush if the store answers, else the flush is cancelled) and abandons every record not acked by then, so
+Faust's wait for un-acked records (kept on for revocations, where it is needed) returns at once; those
+records are consumed again by the partition's next owner. A permanent store error stops the worker the
+same way (`on_fatal`); `omnimeter worker` then exits non-zero with the message.
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import faust
 from faust.types import EventT
 
+from omnimeter.faults import Faults
 from omnimeter.schemas.parse import ParseLimits
 from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
@@ -33,6 +41,21 @@ from omnimeter.streams.records import ConsumedRecord
 from omnimeter.streams.reference import ReferenceData
 
 log = logging.getLogger(__name__)
+STOP_GRACE_S = 4.0  # of the 10 s a stopping worker may take; Faust's own shutdown needs the rest
+
+
+class App(faust.App):
+    """Faust's app with hooks run first when it stops, before Faust waits for un-acked records."""
+
+    before_stop: list[Callable[[], Awaitable[None]]]
+
+    async def on_stop(self) -> None:
+        for hook in getattr(self, "before_stop", ()):
+            try:
+                await hook()
+            except Exception:
+                log.exception("stop hook failed")
+        await super().on_stop()
 
 
 def ingest_config(settings: Settings) -> IngestConfig:
@@ -55,11 +78,13 @@ def create_app(
     metrics: WorkerMetrics,
     reference: ReferenceData | None = None,
     switch: PauseSwitch | None = None,
-) -> faust.App:
+    faults: Faults | None = None,
+    on_fatal: Callable[[BaseException], None] | None = None,
+) -> App:
     tuning = settings.faust
     datadir = settings.data_dir / "faust" / settings.worker.id
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(
         settings.kafka.consumer_group,
         broker=f"kafka://{settings.kafka.bootstrap}",
         datadir=str(datadir),
@@ -84,15 +109,30 @@ def create_app(
     hook.connect(app)
     window_states = hook.register(WindowCache(windows))
 
-    rating = RateStage(reference, store, window_states.peek) if reference is not None else None
+    faults = faults if faults is not None else Faults(settings.faults)
+    rating = RateStage(reference, store, window_states.peek, faults) if reference is not None else None
     flush = Flush(
-        store, FaustDeadLetters(app, settings.topics.dlq), flush_policy(settings), rating=rating,
+        store, FaustDeadLetters(app, settings.topics.dlq, tuning.producer_max_request_bytes), flush_policy(settings),
+        rating=rating,
         barrier=ProducerBarrier(app) if rating is not None else None,
     )  # fmt: skip
     hook.register(flush.replay)
+    hook.register(_PartitionGauges(metrics, app))
     if rating is not None:
         hook.register(rating.state)
-    stage = IngestStage(flush, ingest_config(settings), metrics, observer=window_states if rating else None)
+    stage = IngestStage(
+        flush, ingest_config(settings), metrics, observer=window_states if rating else None,
+        on_fatal=on_fatal, on_stop=getattr(store, "stop", None),
+    )  # fmt: skip
+
+    async def stop_stage() -> None:
+        await stage.stop(STOP_GRACE_S)
+        unacked = getattr(app.consumer, "_unacked_messages", None)  # Faust's: what wait_empty waits for
+        if unacked:
+            log.info("stopping: %d records not acked are left to the partitions' next owners", len(unacked))
+            unacked.clear()
+
+    app.before_stop = [stop_stage]
     mirror = ReferenceMirror(store, reference) if reference is not None else None
     usage = app.topic(
         settings.topics.usage, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
@@ -165,6 +205,21 @@ def create_app(
 
     app.omnimeter_stage = stage  # type: ignore[attr-defined]
     return app
+
+
+class _PartitionGauges:
+    """Per-partition gauges follow the assignment (streams/metrics.py `keep_partitions`)."""
+
+    def __init__(self, metrics: WorkerMetrics, app: faust.App) -> None:
+        self.metrics, self.app = metrics, app
+
+    def partitions_changed(self) -> None:
+        try:
+            assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        except Exception as e:  # no consumer yet: nothing exported either
+            log.debug("assignment not readable yet: %s", e)
+            return
+        self.metrics.keep_partitions(assigned)
 
 
 def _acker(stream: faust.StreamT, event: EventT):  # type: ignore[no-untyped-def]

@@ -8,18 +8,24 @@ from collections.abc import Sequence
 import faust
 
 from omnimeter.sinks.base import DeadLetter
+from omnimeter.streams.deadletter import fit
 
 
 class FaustDeadLetters:
-    """Publishes dead letters with the app's producer and waits for every broker ack."""
+    """Publishes dead letters with the app's producer and waits for every broker ack. A letter too large
+    for one producer request is truncated (streams/deadletter.py `fit`)."""
 
-    def __init__(self, app: faust.App, topic: str) -> None:
+    def __init__(self, app: faust.App, topic: str, max_request_bytes: int = 1_000_000) -> None:
         self.app = app
         self.topic = topic
+        self.max_request_bytes = max_request_bytes
 
     async def publish(self, letters: Sequence[DeadLetter]) -> None:
         producer = self.app.producer
-        futures = [await producer.send(self.topic, dl.key, dl.value, None, None, list(dl.headers)) for dl in letters]
+        futures = []
+        for letter in letters:
+            dl = fit(letter, self.max_request_bytes)
+            futures.append(await producer.send(self.topic, dl.key, dl.value, None, None, list(dl.headers)))
         for fut in futures:
             await fut
 

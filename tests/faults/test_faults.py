@@ -132,6 +132,32 @@ def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka
     run.verify()
 
 
+def test_clickhouse_down_longer_than_the_retry_bound_then_back_no_restart(kafka: str, tmp_path: Path) -> None:
+    """The store refuses inserts for 15 s (queries answer, so every flush reaches its insert) while the
+    retry bound is 2 s and traffic flows: the same worker process heals when the store is back (no restart,
+    no poisoned stage), nothing lost or doubled, lag back to 0."""
+    run = Scenario.create("clickhouse down > retry bound", kafka, tmp_path, ingest__flush_interval_s=0.3,
+                          ingest__insert_retry_max_s=2.0)  # fmt: skip
+    worker = run.worker(env={"OMNIMETER_FAULTS": "on"})
+    recs = run.traffic(5_000, seed=89, batch_size=20, batch_share=0.5, duplicate_rate=0.02, malformed_rate=0.01)
+    run.produce(recs[:1000])
+    run.wait_committed(worker, 1)
+    pid = worker.proc.pid if worker.proc else None
+    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1")
+    run.faults["ClickHouse refusing inserts for 15 s (retry bound 2 s)"] += 1
+    time.sleep(0.5)
+    before = run.committed()
+    producer = run.produce_in_background(recs[1000:], rate=400.0)  # records keep arriving while it is down
+    time.sleep(5)
+    assert run.committed() == before, "nothing is acked while ClickHouse refuses"
+    producer.join(60)
+    run.finish(worker, timeout_s=240)
+    assert worker.proc is not None and worker.proc.pid == pid and len(run.workers) == 1  # no restart
+    log = worker.log_tail(2_000_000)
+    assert "still retrying, nothing acked" in log and "accepts inserts again" in log
+    run.verify()
+
+
 def test_duplicates_resent_event_resent_batch_and_partition_replayed_from_zero(kafka: str, tmp_path: Path) -> None:
     run = Scenario.create("duplicates + replay from 0", kafka, tmp_path, ingest__flush_interval_s=0.3)
     recs = run.traffic(5_000, seed=53, batch_size=20, batch_share=0.6, duplicate_rate=0.05, malformed_rate=0.01)
@@ -318,10 +344,10 @@ def test_price_book_and_directory_change_mid_stream(kafka: str, tmp_path: Path) 
 def test_two_workers_on_a_shared_store_killed_during_rebalances(kafka: str, tmp_path: Path) -> None:
     """Two worker processes share one embedded store through `omnimeter store serve`; each is SIGKILLed
     while the other has just joined the group (partitions moving between them)."""
-    with _shared_store(tmp_path) as port:
+    with _shared_store(tmp_path) as store_url:
         run = Scenario.create(
             "two workers, rebalances", kafka, tmp_path / "run", ingest__batch_max_events=500,
-            ingest__flush_interval_s=0.3, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+            ingest__flush_interval_s=0.3, clickhouse__url=store_url,
         )  # fmt: skip
         recs = run.traffic(10_000, seed=79, batch_size=20, batch_share=0.5, duplicate_rate=0.03, malformed_rate=0.01)
         producer = run.produce_in_background(recs, rate=900.0)
@@ -352,7 +378,7 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
     partitions move from A or B to C and back while traffic with tiers and seats flows. Per-partition state
     (cycle usage for tiers, seats, replay bookkeeping, window cache) must be forgotten when a partition
     moves: stale usage would price tiers wrongly, stale seats count a user twice or never."""
-    with _shared_store(tmp_path) as port:
+    with _shared_store(tmp_path) as store_url:
         # Graduated SMS tiers every 10 segments in every book: a line priced from stale cycle usage differs.
         doc = yaml.safe_load((REF / "prices.yaml").read_text())
         for book in doc["books"]:
@@ -363,7 +389,7 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
         prices.write_text(yaml.safe_dump(doc, sort_keys=False))
         run = Scenario.create(
             "partition handback", kafka, tmp_path / "run", prices, ingest__batch_max_events=300,
-            ingest__flush_interval_s=0.3, topics__usage_partitions=12, clickhouse__url=f"omnimeter://127.0.0.1:{port}",
+            ingest__flush_interval_s=0.3, topics__usage_partitions=12, clickhouse__url=store_url,
         )  # fmt: skip
         recs = run.traffic(9_000, seed=83, batch_size=10, batch_share=0.3, duplicate_rate=0.02)
         size = -(-len(recs) // 9)
@@ -424,8 +450,9 @@ def _wait_for_members(run: Scenario, members: int, timeout_s: float = 90) -> Non
 
 
 @contextlib.contextmanager
-def _shared_store(tmp_path: Path) -> Iterator[int]:
-    """`omnimeter store serve` on a free port for the workers of a scenario; stopped afterwards."""
+def _shared_store(tmp_path: Path) -> Iterator[str]:
+    """`omnimeter store serve` on a free port for the workers of a scenario; stopped afterwards. Yields
+    the URL the workers use, with the store's key (the workers have another data dir)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
@@ -434,7 +461,8 @@ def _shared_store(tmp_path: Path) -> Iterator[int]:
     )  # fmt: skip
     try:
         _wait_for_port(port)
-        yield port
+        key = (tmp_path / "store" / "store_key").read_text().strip()
+        yield f"omnimeter://omnimeter:{key}@127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(30)

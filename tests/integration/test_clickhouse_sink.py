@@ -136,3 +136,29 @@ def test_dedupe_look_up_binds_awkward_ids(store: ClickHouseStore) -> None:
     store.write([RAW_EVENTS.block([raw("t1", i, 0, n) for n, i in enumerate(ids)], "w")])
     keys = [("t1", "sms-gateway", i) for i in ids]
     assert store.stored_keys(keys, since=NOW - timedelta(days=1)) == set(keys)
+
+
+def test_a_block_of_150_months_stores_as_one_part_per_partition_and_a_retried_part_is_deduplicated(
+    store: ClickHouseStore,
+) -> None:
+    rows = []
+    for m in range(150):
+        r = list(raw("t1", f"e{m}", 0, m))
+        r[RAW_EVENTS.index("event_time")] = datetime(2010 + m // 12, 1 + m % 12, 15, tzinfo=UTC)
+        rows.append(tuple(r))
+    block = RAW_EVENTS.block(rows, "raw:months")
+    with pytest.raises(SinkError, match="Too many partitions"):
+        store.insert([block])  # what one insert of them all gets
+    parts = RAW_EVENTS.parts(block)
+    assert len(parts) == 150
+    store.insert(parts)
+    store.insert(parts[:10])  # a retry of parts already stored
+    assert store.query_rows(f"SELECT count() FROM {store.db}.raw_events")[0][0] == 150
+    for table in (t for t in WRITTEN if t.month_of):
+        (key,) = store.query_rows(
+            "SELECT partition_key FROM system.tables WHERE database = %(d)s AND name = %(t)s",
+            {"d": store.db, "t": table.name},
+        )[0]
+        assert key == table.partition_key, table.name
+    types = store.column_types(RAW_EVENTS.name)
+    assert types["event_time"] == "DateTime64(3, 'UTC')" and types["kafka_partition"] == "UInt32"

@@ -362,16 +362,21 @@ def test_a_new_event_shows_in_the_reports_within_5_s(pipeline: Pipeline) -> None
     assert doc["freshness"]["newest_event"] >= now.isoformat(timespec="seconds")[:19]
 
 
-def test_the_cli_reads_the_store_through_the_running_worker(pipeline: Pipeline) -> None:
-    tenant = pipeline.directory.tenants[2]
-    out = subprocess.run(
-        [sys.executable, "-m", "omnimeter", "report", "services", "--tenant", tenant.id, "--period", "custom",
-         "--from", pipeline.first.isoformat(), "--to", pipeline.last.isoformat(), "--format", "json"],
-        capture_output=True, text=True, timeout=120,
-        env={**settings_env(pipeline.settings), "OMNIMETER_API_TOKEN": pipeline.token("platform")},
-    )  # fmt: skip
+def test_the_cli_reads_the_store_through_the_running_worker_with_the_callers_token(pipeline: Pipeline) -> None:
+    tenant, other = pipeline.directory.tenants[2], pipeline.directory.tenants[3]
+    cmd = [sys.executable, "-m", "omnimeter", "report", "services", "--tenant", tenant.id, "--period", "custom",
+           "--from", pipeline.first.isoformat(), "--to", pipeline.last.isoformat(), "--format", "json"]  # fmt: skip
+    env = settings_env(pipeline.settings)
+    env.pop("OMNIMETER_API_TOKEN", None)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode != 0 and "token" in out.stderr and "Traceback" not in out.stderr  # no self-granted scope
+    mine = {**env, "OMNIMETER_API_TOKEN": pipeline.token(f"tenant:{tenant.id}")}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=mine, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["sections"] == pipeline.report("services", tenant=tenant.id)["sections"]
+    theirs = [*cmd[:6], other.id, *cmd[7:]]
+    out = subprocess.run(theirs, capture_output=True, text=True, env=mine, timeout=120)
+    assert out.returncode != 0 and "may not read" in out.stderr  # the token's scope holds
 
 
 def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeats_exactly(pipeline: Pipeline) -> None:

@@ -45,3 +45,18 @@ def test_dockerfile_copies_every_package() -> None:
     for folder in folders:
         assert f"COPY {folder} {folder}" in dockerfile
     assert "COPY --from=assets /web/node_modules reports/web/node_modules" in dockerfile
+
+
+def test_no_password_is_published_and_grafana_is_not_anonymous() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "omnimeter@" not in text and "CLICKHOUSE_PASSWORD: omnimeter" not in text
+    grafana = COMPOSE["services"]["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false" and grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${")
+    for name, svc in COMPOSE["services"].items():
+        for port in svc.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+    sources = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/omnimeter.yml").read_text())
+    (ch,) = [d for d in sources["datasources"] if d["type"] == "grafana-clickhouse-datasource"]
+    assert ch["jsonData"]["username"] == "grafana" and ch["secureJsonData"]["password"].startswith("$")
+    users = (ROOT / "deploy/clickhouse/users.d/omnimeter.xml").read_text()
+    assert "<readonly>1</readonly>" in users and 'from_env="CLICKHOUSE_GRAFANA_PASSWORD"' in users

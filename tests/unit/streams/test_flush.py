@@ -39,6 +39,10 @@ class FakeStore:
         self.log = log if log is not None else []
         self.attempts: list[list[str]] = []  # the tokens of each attempt
         self.tables: dict[str, dict[str, TableRows]] = {}  # table -> token -> block (a token is stored once)
+        self.types: dict[str, dict[str, str]] = {}  # table -> column -> type (none: rows are not checked)
+
+    def column_types(self, table: str) -> dict[str, str]:
+        return self.types.get(table, {})
 
     def insert(self, blocks: Sequence[TableRows]) -> None:
         self.attempts.append([b.token for b in blocks if b.rows])

@@ -1,0 +1,154 @@
+"""Rows checked against their ClickHouse column types before an insert, so an insert does not fail (or,
+worse, store a silently clamped value) on one row's data.
+
+`RowChecker` is built from the column types the engine reports (``system.columns``) and answers, for one
+row, the first value that does not fit, as ``"column: why"``; None when every value fits. The ranges are
+ClickHouse's own: Date 1970-01-01..2149-06-06, DateTime ..2106-02-07, DateTime64 1900-01-01..2299-12-31
+(outside, the engine clamps without an error), unsigned and signed integers by width, Decimal(P, S) at
+most P - S integer digits and S decimals (more decimals would be cut without an error), strings that
+encode as UTF-8 (a lone surrogate from a JSON escape does not), enum values by name. Types it does not
+know are passed through unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Check = Callable[[Any], str | None]
+
+DATE_MIN, DATE_MAX = date(1970, 1, 1), date(2149, 6, 6)
+DATE32_MIN, DATE32_MAX = date(1900, 1, 1), date(2299, 12, 31)
+DATETIME_MIN, DATETIME_MAX = datetime(1970, 1, 1, tzinfo=UTC), datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
+DATETIME64_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+DATETIME64_MAX = datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+class RowChecker:
+    """Checks rows given in `columns` order against `types` (column name -> ClickHouse type)."""
+
+    def __init__(self, columns: Sequence[str], types: Mapping[str, str]) -> None:
+        self.columns = tuple(columns)
+        self.checks = [check_for(types.get(c, "")) for c in self.columns]
+
+    def problem(self, row: Sequence[Any]) -> str | None:
+        for column, check, value in zip(self.columns, self.checks, row, strict=True):
+            why = check(value)
+            if why is not None:
+                return f"{column}: {why}"
+        return None
+
+    def problems(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
+        """Index of each row that does not fit -> why."""
+        out = {}
+        for i, row in enumerate(rows):
+            why = self.problem(row)
+            if why is not None:
+                out[i] = why
+        return out
+
+
+def check_for(ch_type: str) -> Check:
+    t = ch_type.strip()
+    for wrapper in ("LowCardinality", "Nullable"):
+        if t.startswith(f"{wrapper}("):
+            inner = check_for(t[len(wrapper) + 1 : -1])
+            if wrapper == "Nullable":
+                return lambda v: None if v is None else inner(v)
+            return inner
+    if t in ("String", "JSON") or t.startswith("FixedString("):
+        return _string
+    if t == "Date":
+        return _date_between(DATE_MIN, DATE_MAX)
+    if t == "Date32":
+        return _date_between(DATE32_MIN, DATE32_MAX)
+    if t == "DateTime" or t.startswith("DateTime("):
+        return _datetime_between(DATETIME_MIN, DATETIME_MAX)
+    if t.startswith("DateTime64("):
+        return _datetime_between(DATETIME64_MIN, DATETIME64_MAX)
+    m = re.fullmatch(r"(U?)Int(8|16|32|64|128|256)", t)
+    if m:
+        bits = int(m.group(2))
+        lo, hi = (0, 2**bits - 1) if m.group(1) else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        return _int_between(lo, hi)
+    m = re.fullmatch(r"Decimal\((\d+),\s*(\d+)\)", t)
+    if m:
+        return _decimal(int(m.group(1)), int(m.group(2)))
+    m = re.fullmatch(r"Enum(?:8|16)\((.*)\)", t)
+    if m:
+        return _enum(frozenset(re.findall(r"'((?:[^'\\]|\\.)*)'\s*=", m.group(1))))
+    return lambda v: None
+
+
+def _string(v: Any) -> str | None:
+    if isinstance(v, bytes):
+        return None
+    if not isinstance(v, str):
+        return f"expected a string, got {type(v).__name__}"
+    try:
+        v.encode()
+    except UnicodeEncodeError as e:
+        return f"not encodable as UTF-8 at character {e.start}"
+    return None
+
+
+def _date_between(lo: date, hi: date) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, datetime) or not isinstance(v, date):
+            return f"expected a date, got {type(v).__name__}"
+        return None if lo <= v <= hi else f"{v.isoformat()} outside {lo.isoformat()}..{hi.isoformat()}"
+
+    return check
+
+
+def _datetime_between(lo: datetime, hi: datetime) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, datetime) or v.tzinfo is None:
+            return f"expected a time with a zone, got {type(v).__name__}"
+        try:
+            fits = lo <= v <= hi
+        except OverflowError:
+            fits = False
+        return None if fits else f"{v.isoformat()} outside {lo.isoformat()}..{hi.isoformat()}"
+
+    return check
+
+
+def _int_between(lo: int, hi: int) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int):
+            return f"expected an integer, got {type(v).__name__}"
+        return None if lo <= v <= hi else f"{v} outside {lo}..{hi}"
+
+    return check
+
+
+def _decimal(precision: int, scale: int) -> Check:
+    limit = Decimal(10) ** (precision - scale)
+    quantum = Decimal(1).scaleb(-scale)
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, Decimal | int) or isinstance(v, bool):
+            return f"expected a decimal, got {type(v).__name__}"
+        d = Decimal(v)
+        if not d.is_finite():
+            return f"{d} is not a finite number"
+        if abs(d) >= limit:
+            return f"{d} does not fit Decimal({precision}, {scale}) (|x| < {limit})"
+        try:
+            exact = d.quantize(quantum) == d
+        except InvalidOperation:
+            exact = False
+        return None if exact else f"{d} has more than {scale} decimals"
+
+    return check
+
+
+def _enum(names: frozenset[str]) -> Check:
+    def check(v: Any) -> str | None:
+        return None if v in names else f"{v!r} is not one of the enum's values"
+
+    return check
