@@ -62,7 +62,7 @@ class WebServer:
         config = uvicorn.Config(
             guard(app, limits), http=protocol, lifespan="off", access_log=False, server_header=False,
             limit_concurrency=limits.limit_concurrency, timeout_keep_alive=limits.keep_alive_s,
-            h11_max_incomplete_event_size=limits.max_header_bytes, timeout_graceful_shutdown=5, log_level="warning",
+            h11_max_incomplete_event_size=limits.max_header_bytes, timeout_graceful_shutdown=2, log_level="warning",
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         try:
@@ -94,5 +94,5 @@ class WebServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(10)
+        if self.thread is not None:  # bounded: a worker must stop within seconds of SIGTERM
+            self.thread.join(3)

@@ -143,7 +143,7 @@ def test_clickhouse_down_longer_than_the_retry_bound_then_back_no_restart(kafka:
     run.produce(recs[:1000])
     run.wait_committed(worker, 1)
     pid = worker.proc.pid if worker.proc else None
-    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1")
+    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1", run.settings)
     run.faults["ClickHouse refusing inserts for 15 s (retry bound 2 s)"] += 1
     time.sleep(0.5)
     before = run.committed()
