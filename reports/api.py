@@ -30,7 +30,7 @@ from omnimeter.reports.catalog import REPORTS, UnknownReport, run_report
 from omnimeter.reports.model import Request
 from omnimeter.reports.period import GroupBy
 from omnimeter.reports.render import Format, render_report
-from omnimeter.reports.scope import Forbidden, Kind, NotFound, Scope
+from omnimeter.reports.scope import Forbidden, Kind, NotFound, Role, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring, claims_of, verify
 from omnimeter.sinks.clickhouse import ClickHouseStore
 from omnimeter.streams.http_guard import BodyTimeout, BodyTooLarge
@@ -92,14 +92,17 @@ def backend(request: HttpRequest) -> Backend:
 
 
 def platform_guard(secret: bytes | Keyring) -> Callable[[str], tuple[int, str] | None]:
-    """For the worker's control endpoint: only a valid platform token may pause or resume."""
+    """For the worker's control endpoint: only a valid platform token with the billing_admin role may pause
+    or resume."""
 
     def check(token: str) -> tuple[int, str] | None:
         try:
             scope = verify(secret, token)
         except InvalidToken as e:
             return 401, f"invalid token: {e}"
-        return None if scope.kind is Kind.PLATFORM else (403, f"scope {scope} may not control the worker")
+        if scope.kind is Kind.PLATFORM and scope.role is Role.BILLING_ADMIN:
+            return None
+        return 403, f"scope {scope} ({scope.role}) may not control the worker: a platform billing_admin token may"
 
     return check
 

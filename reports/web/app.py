@@ -31,7 +31,7 @@ from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring
-from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGES, TITLES, Page, request_of
+from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -123,7 +123,8 @@ Served = Annotated[Backend, Depends(backend)]
 def _layout(page: str, scope: Scope, token: str, secret: bytes | Keyring, query: dict[str, str]) -> dict[str, Any]:
     keep = {k: v for k, v in query.items() if k in NAV_KEEP}
     return {
-        "title": TITLES.get(page, "omnimeter"), "page": page, "pages": PAGES, "scope": str(scope),
+        "title": TITLES.get(page, "omnimeter"), "page": page, "scope": str(scope),
+        "pages": [(p, label) for p, label in PAGES if scope.may_read(PAGE_REPORT.get(p, p))],
         "csrf": _session_csrf(secret, token), "nav_query": f"?{urlencode(keep)}" if keep else "",
     }  # fmt: skip
 

@@ -143,6 +143,7 @@ PAGES = (
     ("allocation", "Allocation"),
     ("cycle", "Cycle"),
 )
+PAGE_REPORT = {"overview": "services", "billing-units": "billing-units"}  # else the page's name
 TITLES = {
     "overview": "Consumption overview",
     "users": "User consumption",

@@ -39,6 +39,7 @@ def test_producer_and_query_strings_are_escaped_everywhere() -> None:
     assert html.count("<script") == 2  # the two asset tags of the layout, nothing else
     assert 'id="sec-by_meter"' in html and 'data-col="cost"' in html and 'class="num"' in html
     assert 'id="signout"' in html and re.search(r'name="csrf" value="[0-9a-f]{32}"', html)
+    assert 'id="nav-cycle"' in html and 'id="nav-resellers"' not in html  # a tenant never reads that report
 
 
 def test_chart_data_cannot_close_its_data_block() -> None:

@@ -22,7 +22,7 @@ from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from omnimeter.reports.api import Backend, platform_guard
-from omnimeter.reports.scope import Scope
+from omnimeter.reports.scope import Role, Scope
 from omnimeter.reports.tokens import issue
 from omnimeter.reports.webapp import build_app
 from omnimeter.settings import HttpSettings
@@ -183,6 +183,9 @@ def test_pause_needs_a_platform_bearer_token_not_a_cookie(server: Server) -> Non
     a = server.call("/pause", "POST", cross_site, b"")
     assert a.status == 401 and server.switch.metrics.paused._value.get() == 0
     a = server.call("/pause", "POST", {"Authorization": f"Bearer {token('tenant:t1')}"})
+    assert a.status == 403 and server.switch.metrics.paused._value.get() == 0
+    viewer = issue(SECRET, Scope.parse("platform"), role=Role.BILLING_VIEWER)
+    a = server.call("/pause", "POST", {"Authorization": f"Bearer {viewer}"})
     assert a.status == 403 and server.switch.metrics.paused._value.get() == 0
     assert server.call("/pause").status == 405
     a = server.call("/pause", "POST", {"Authorization": f"Bearer {token('platform')}"})
