@@ -379,6 +379,79 @@ def test_the_cli_reads_the_store_through_the_running_worker_with_the_callers_tok
     assert out.returncode != 0 and "may not read" in out.stderr  # the token's scope holds
 
 
+def _strings(doc: Any) -> Iterator[str]:
+    if isinstance(doc, dict):
+        for v in doc.values():
+            yield from _strings(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _strings(v)
+    elif isinstance(doc, str):
+        yield doc
+
+
+def _platform_values(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    return [(s, k, v) for s, rows in doc.get("sections", {}).items() for r in rows for k, v in r.items()
+            if "platform" in k and v not in (None, "")]  # fmt: skip
+
+
+def test_every_documented_endpoint_holds_every_scope_to_its_own_numbers(pipeline: Pipeline) -> None:
+    """Generated from the OpenAPI document (a new report is covered without editing this test): every
+    report x the platform, two resellers, a direct tenant and two resellers' tenants x no filter, every
+    tenant, every reseller and both at once. An answer never holds another party's id, name, users or
+    billing units, never price to platform for a reseller's tenant; what is refused has no data."""
+    doc = openapi()
+    d = pipeline.directory
+    resellers = sorted({t.reseller for t in d.tenants if t.reseller})
+    direct = next(t for t in d.tenants if not t.reseller)
+    retail = [next(t for t in d.tenants if t.reseller == r) for r in resellers[:2]]
+    assert len(resellers) >= 2 and len(retail) == 2
+    scopes = ["platform", *(f"reseller:{r}" for r in resellers[:2]), f"tenant:{direct.id}",
+              *(f"tenant:{t.id}" for t in retail)]  # fmt: skip
+    names = {t.id: t.name for t in d.tenants} | {r.id: r.name for r in d.resellers}  # a name may be ""
+    fixed = {"period": "custom", "from": pipeline.first.isoformat(), "to": pipeline.last.isoformat(),
+             "group_by": "month", "amount": "1200", "by": "billing_unit", "meter": "whatsapp."}  # fmt: skip
+    endpoints = [(path, op) for path, item in doc["paths"].items() for method, op in item.items()
+                 if method == "get" and path.startswith("/api/v1/reports/") and "{" not in path]  # fmt: skip
+    assert len(endpoints) >= 8
+    checked = answered = 0
+    for path, op in endpoints:
+        params = {p["name"] for p in op.get("parameters", [])}
+        combos: list[dict[str, str]] = [{}]
+        if "tenant" in params:
+            combos += [{"tenant": t.id} for t in d.tenants]
+        if "reseller" in params:
+            combos += [{"reseller": r} for r in resellers]
+        if {"tenant", "reseller"} <= params:
+            combos.append({"tenant": direct.id, "reseller": resellers[0]})
+        for scope_text in scopes:
+            scope = Scope.parse(scope_text)
+            mine = {t.id for t in d.tenants if scope.allows(t)}
+            own_resellers = {t.reseller for t in d.tenants if t.id in mine and t.reseller}
+            allowed = mine | own_resellers
+            others = {x for x in names if x not in allowed}
+            reseller_tenant = scope.kind.value == "tenant" and any(t.reseller for t in d.tenants if t.id in mine)
+            token = pipeline.token(scope_text)
+            for combo in combos:
+                query = {k: v for k, v in fixed.items() if k in params} | combo
+                code, answer = pipeline.get(path.removeprefix("/api/v1/"), token, **query)
+                where = f"{path} {scope_text} {combo}"
+                checked += 1
+                assert code in (200, 400, 403, 404), (where, code, answer)
+                if code != 200:
+                    assert "sections" not in answer and set(answer) <= {"error", "parameter"}, where
+                    continue
+                answered += 1
+                assert set(answer["tenants"]) <= mine, where
+                theirs = others | {names[o] for o in others if names[o]}
+                leaked = {v for v in _strings(answer) if v in theirs or any(v.startswith(f"{o}-") for o in others)}
+                assert not leaked, (where, sorted(leaked)[:5])
+                if reseller_tenant:
+                    assert not _platform_values(answer), (where, _platform_values(answer)[:3])
+    print(f"\nscope matrix: {checked} requests, {answered} answered with data")
+    assert answered > len(endpoints) * len(scopes)  # most combinations answer: the checks above ran
+
+
 def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeats_exactly(pipeline: Pipeline) -> None:
     """Last in this module: stops the worker to open the store."""
     from omnimeter.reports.catalog import run_report
