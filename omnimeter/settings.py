@@ -148,6 +148,9 @@ class HttpSettings(BaseSettings):
     request_timeout_s: float = Field(default=60.0, gt=0)  # no answer by then: 504
     max_header_bytes: int = Field(default=16_384, ge=1024)  # h11: bytes of an incomplete request head
     head_timeout_s: float = Field(default=10.0, gt=0)  # a request head (line and headers) must arrive within this
+    # proxies whose X-Forwarded-Proto/For count (comma-separated IPs or networks; "*" any): behind a TLS
+    # proxy the dashboard's cookies are then Secure
+    trusted_proxies: str = "127.0.0.1"
 
 
 class WorkerSettings(BaseSettings):

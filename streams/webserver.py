@@ -62,7 +62,8 @@ class WebServer:
         config = uvicorn.Config(
             guard(app, limits), http=protocol, lifespan="off", access_log=False, server_header=False,
             limit_concurrency=limits.limit_concurrency, timeout_keep_alive=limits.keep_alive_s,
-            h11_max_incomplete_event_size=limits.max_header_bytes, timeout_graceful_shutdown=2, log_level="warning",
+            h11_max_incomplete_event_size=limits.max_header_bytes, forwarded_allow_ips=limits.trusted_proxies,
+            timeout_graceful_shutdown=2, log_level="warning",
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         try:
