@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -450,6 +451,28 @@ def test_every_documented_endpoint_holds_every_scope_to_its_own_numbers(pipeline
                     assert not _platform_values(answer), (where, _platform_values(answer)[:3])
     print(f"\nscope matrix: {checked} requests, {answered} answered with data")
     assert answered > len(endpoints) * len(scopes)  # most combinations answer: the checks above ran
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def test_a_1000_year_day_grouped_report_answers_400_at_once_and_memory_stays_flat(pipeline: Pipeline) -> None:
+    assert pipeline.worker.proc is not None
+    pid, token = pipeline.worker.proc.pid, pipeline.token("platform")
+    before = _rss_kib(pid)
+    for name, params in (("usage", {"group_by": "day"}), ("whatsapp", {"group_by": "day"}), ("services", {})):
+        t0 = time.monotonic()
+        code, doc = pipeline.get(f"reports/{name}", token, period="custom", **{"from": "1026-01-01",
+                                 "to": "2026-01-01"}, **params)  # fmt: skip
+        took = time.monotonic() - t0
+        assert code == 400 and doc["parameter"] == "period" and "sections" not in doc, doc
+        assert took < 1.0, took
+    code, doc = pipeline.get("reports/usage", token, period="custom", group_by="day",
+                             **{"from": "2021-01-01", "to": "2025-12-31"})  # fmt: skip
+    assert code == 400 and doc["parameter"] == "group_by", doc  # five years fit, 1826 daily buckets do not
+    assert _rss_kib(pid) - before < 50_000, (before, _rss_kib(pid))  # under 50 MB more: nothing was built
 
 
 def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeats_exactly(pipeline: Pipeline) -> None:
