@@ -80,7 +80,7 @@ def request_of(query: Mapping[str, Sequence[str]]) -> Request:
         tenant=q.get("tenant"), reseller=q.get("reseller"), period=q.get("period"), start=q.get("from"),
         end=q.get("to"), group_by=group_by, tz=q.get("tz"), amount=amount, by=q.get("by"), meter=q.get("meter"),
         currency=q.get("currency"), cycle=q.get("cycle"),
-        with_expenses=q.get("with_expenses", "false").lower() in ("1", "true", "yes"),
+        with_expenses=q.get("with_expenses", "false").lower() in ("1", "true", "yes", "on"),
     )  # fmt: skip
 
 
