@@ -5,8 +5,8 @@ it to the store and to its HTTP endpoint.
 ``OMNIMETER_FAULTS="crash_during_insert=P"``: each ClickHouse insert has probability P of the process
 SIGKILLing itself 0-20 ms after the insert started, while the engine is writing the part (a crash no
 signal handler, flush or commit can soften). With OMNIMETER_FAULTS set at all, the worker's HTTP endpoint
-also takes ``POST /faults/sink-down?seconds=N``: for N seconds every insert and query fails as if
-ClickHouse refused connections (``&inserts=1``: only inserts fail, queries answer).
+also takes ``POST /faults/sink-down?seconds=N`` (with a platform token): for N seconds every insert and
+query fails as if ClickHouse refused connections (``&inserts=1``: only inserts fail, queries answer).
 
 ``OMNIMETER_FAULTS="fail_rating=PREFIX"``: rating an event whose id starts with PREFIX raises (the event
 must be dead-lettered ``rating_failed`` and its batch go on). Never set any of these in production.

@@ -181,6 +181,23 @@ class ApiSettings(BaseSettings):
     oidc_role_claim: str = "omnimeter_role"
 
 
+class HttpSettings(BaseSettings):
+    """The HTTP server of the worker and of `omnimeter serve` (uvicorn): its limits."""
+
+    model_config = SettingsConfigDict(env_prefix="OMNIMETER_HTTP_", extra="ignore")
+
+    limit_concurrency: int = Field(default=64, ge=1)  # connections or requests at once; more answer 503
+    keep_alive_s: int = Field(default=5, ge=1)  # an idle connection is closed after this
+    body_timeout_s: float = Field(default=10.0, gt=0)  # a request body must arrive within this
+    max_body_bytes: int = Field(default=65_536, ge=1024)  # larger bodies answer 413
+    request_timeout_s: float = Field(default=60.0, gt=0)  # no answer by then: 504
+    max_header_bytes: int = Field(default=16_384, ge=1024)  # h11: bytes of an incomplete request head
+    head_timeout_s: float = Field(default=10.0, gt=0)  # a request head (line and headers) must arrive within this
+    # proxies whose X-Forwarded-Proto/For count (comma-separated IPs or networks; "*" any): behind a TLS
+    # proxy the dashboard's cookies are then Secure
+    trusted_proxies: str = "127.0.0.1"
+
+
 class WorkerSettings(BaseSettings):
     """One worker process: its name and its HTTP endpoint (/metrics, /healthz, control)."""
 
@@ -198,6 +215,7 @@ COMPONENTS: dict[str, type[BaseSettings]] = {
     "clickhouse": ClickHouseSettings,
     "ingest": IngestSettings,
     "api": ApiSettings,
+    "http": HttpSettings,
     "worker": WorkerSettings,
 }
 
@@ -218,6 +236,7 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @property

@@ -81,21 +81,3 @@ def section(report: str, name: str, rows: Sequence[Sequence[Any]]) -> Section:
         if len(r) != len(cols):
             raise AssertionError(f"{report}.{name}: {len(r)} values for {len(cols)} columns")
     return Section(name, cols, rows)
-
-
-_JSON_TYPES: dict[str, dict[str, Any]] = {
-    "s": {"type": "string"},
-    "i": {"type": "integer"},
-    "d": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
-    "p": {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"},
-    "D": {"type": "string", "format": "date"},
-    "t": {"type": ["string", "null"], "format": "date-time"},
-}
-
-
-def row_schema(report: str, name: str) -> dict[str, Any]:
-    props = {}
-    for c in SHAPES[report][name].split():
-        col, kind = c.split(":")
-        props[col] = _JSON_TYPES[kind]
-    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}

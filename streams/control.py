@@ -1,39 +1,30 @@
-"""The worker's HTTP endpoint: GET /metrics (Prometheus), GET /healthz, POST /pause, POST /resume, the
-reports API under /api/v1 and the dashboard under /ui (the worker holds the store, so it answers the
-reports while it runs).
+"""The worker's own endpoints: GET /metrics (Prometheus), GET /healthz (and /health), POST /pause and
+POST /resume (and, in fault-injection runs only, POST /faults/sink-down).
 
 Pausing stops the ingest agent from taking records (the worker stays in its consumer group, keeps its
 partitions and keeps serving metrics, so lag visibly grows); resuming continues where it stopped.
-Bound to 127.0.0.1 unless configured otherwise (OMNIMETER_WORKER_HOST).
+Anything that changes state needs ``Authorization: Bearer <platform token>``: a header, never a cookie,
+so a cross-site form or fetch cannot pause a worker. The check itself (`Authorize`) is given by the
+caller (the CLI passes the reports' token verification). The worker's HTTP server also answers the
+reports API and the dashboard (the worker holds the store): `omnimeter.cli.worker` composes them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable
+from typing import Annotated
 
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from omnimeter.faults import NO_FAULTS, Faults
 from omnimeter.streams.metrics import WorkerMetrics
 
-
-class ApiRoutes(Protocol):
-    """The reports API (omnimeter.reports.api.ReportsAPI), mounted under /api/ by the CLI's worker."""
-
-    def handle(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]: ...
-
-
-class UiRoutes(Protocol):
-    """The dashboard (omnimeter.reports.web.app.Dashboard), mounted under /ui by the CLI's worker."""
-
-    def handle(
-        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
-    ) -> tuple[int, str, bytes, list[tuple[str, str]]]: ...
+# The bearer token of a state-changing request -> None when allowed, else (401 or 403, why).
+Authorize = Callable[[str], tuple[int, str] | None]
+Auth = Annotated[str | None, Header()]
 
 
 class PauseSwitch:
@@ -55,67 +46,62 @@ class PauseSwitch:
         self.loop.call_soon_threadsafe(self.running.set if running else self.running.clear)
 
 
-def serve(
-    host: str,
-    port: int,
-    metrics: WorkerMetrics | None = None,
-    switch: PauseSwitch | None = None,
-    api: ApiRoutes | None = None,
-    dashboard: UiRoutes | None = None,
+def _denied(authorize: Authorize, authorization: str | None) -> JSONResponse | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return JSONResponse(
+            {"error": "missing bearer token (Authorization: Bearer <platform token>)"}, 401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    refused = authorize(token.strip())
+    return JSONResponse({"error": refused[1]}, refused[0]) if refused else None
+
+
+def control_router(
+    authorize: Authorize, metrics: WorkerMetrics | None = None, switch: PauseSwitch | None = None,
     faults: Faults = NO_FAULTS,
-) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def _send(
-            self, code: int, body: bytes, ctype: str = "application/json", headers: list[tuple[str, str]] | None = None
-        ) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            for k, v in headers or ():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+) -> APIRouter:  # fmt: skip
+    router = APIRouter(include_in_schema=False)
 
-        def _ui(self, method: str, body: bytes = b"") -> None:
-            assert dashboard is not None
-            code, ctype, out, extra = dashboard.handle(
-                method, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-            )
-            self._send(code, out, ctype, extra)
+    @router.get("/healthz")
+    @router.get("/health")
+    def health() -> dict[str, str]:
+        paused = switch is not None and not switch.running.is_set()
+        return {"status": "paused" if paused else "running"}
 
-        def do_GET(self) -> None:
-            if dashboard is not None and (self.path == "/ui" or self.path.startswith("/ui/")):
-                self._ui("GET")
-            elif api is not None and self.path.startswith("/api/"):
-                code, ctype, body = api.handle(self.path, {k.lower(): v for k, v in self.headers.items()})
-                self._send(code, body, ctype)
-            elif metrics is not None and self.path.startswith("/metrics"):
-                self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
-            elif self.path == "/healthz":
-                paused = switch is not None and not switch.running.is_set()
-                self._send(200, json.dumps({"status": "paused" if paused else "running"}).encode())
-            else:
-                self._send(404, b'{"error": "not found"}')
+    if metrics is not None:
+        registry = metrics.registry
 
-        def do_POST(self) -> None:
-            if dashboard is not None and self.path.startswith("/ui/"):
-                length = min(int(self.headers.get("Content-Length") or 0), 65536)
-                self._ui("POST", self.rfile.read(length))
-            elif faults.enabled and self.path.startswith("/faults/sink-down"):
-                query = parse_qs(urlsplit(self.path).query)
-                seconds = float(query.get("seconds", ["10"])[0])
-                faults.sink_down_for(seconds, inserts_only=query.get("inserts", ["0"])[0] == "1")
-                self._send(200, json.dumps({"sink_down_s": seconds}).encode())
-            elif switch is not None and self.path in ("/pause", "/resume"):
-                switch.set(self.path == "/resume")
-                self._send(200, json.dumps({"status": self.path.strip("/") + "d"}).encode())
-            else:
-                self._send(404, b'{"error": "not found"}')
+        @router.get("/metrics")
+        def prometheus() -> Response:
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+    if switch is not None:
+        pause_switch = switch
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="worker-http", daemon=True).start()
-    return server
+        @router.post("/pause")
+        def pause(authorization: Auth = None) -> Response:
+            return _denied(authorize, authorization) or _flip(pause_switch, running=False)
+
+        @router.post("/resume")
+        def resume(authorization: Auth = None) -> Response:
+            return _denied(authorize, authorization) or _flip(pause_switch, running=True)
+
+    if faults.enabled:
+
+        @router.post("/faults/sink-down")
+        def sink_down(
+            authorization: Auth = None, seconds: Annotated[float, Query()] = 10.0, inserts: Annotated[int, Query()] = 0
+        ) -> Response:
+            denied = _denied(authorize, authorization)
+            if denied:
+                return denied
+            faults.sink_down_for(seconds, inserts_only=inserts == 1)
+            return JSONResponse({"sink_down_s": seconds})
+
+    return router
+
+
+def _flip(switch: PauseSwitch, running: bool) -> JSONResponse:
+    switch.set(running)
+    return JSONResponse({"status": "resumed" if running else "paused"})

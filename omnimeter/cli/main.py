@@ -375,36 +375,40 @@ def cmd_store(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from omnimeter.reports.openapi import openapi
+    from omnimeter.reports.webapp import openapi
 
     print(json.dumps(openapi(), indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import time
+    import signal
 
-    from omnimeter.reports.api import ReportsAPI
+    from omnimeter.reports.api import Backend
     from omnimeter.reports.tokens import keyring_for
-    from omnimeter.reports.web.app import Dashboard
+    from omnimeter.reports.webapp import build_app
     from omnimeter.sinks.clickhouse import connect
     from omnimeter.sinks.rollups import refresh_quietly
-    from omnimeter.streams.control import serve
+    from omnimeter.streams.control import control_router
+    from omnimeter.streams.webserver import WebServer
 
     settings = _settings(args)
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
-    refresh_quietly(store, _zones(store))
-    secret = keyring_for(settings)
-    server = serve(args.host or settings.worker.host, args.port, api=ReportsAPI(store, secret),
-                   dashboard=Dashboard(store, secret))  # fmt: skip
-    host, port = server.server_address[0], server.server_address[1]
-    print(f"reports API on http://{host}:{port}/api/v1, dashboard on http://{host}:{port}/ui", file=sys.stderr)
     try:
-        while True:
-            time.sleep(3600)
+        refresh_quietly(store, _zones(store))
+        secret = keyring_for(settings)
+        app = build_app(Backend(store, secret), [control_router(lambda _token: (403, "nothing to control here"))])
+        server = WebServer(app, args.host or settings.worker.host, args.port, settings.http)
+        host, port = server.address
+        print(f"reports API on http://{host}:{port}/api/v1, dashboard on http://{host}:{port}/ui", file=sys.stderr,
+              flush=True)  # fmt: skip
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again for the handler it found: a no-op
+        # here, so the store is closed and the command ends with 0 (SIGINT still ends it with 130)
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+        server.run()
     finally:
-        server.shutdown()
         store.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`omnimeter worker`: open the store, build the app, expose /metrics, run until stopped."""
+"""`omnimeter worker`: open the store, build the app, serve /metrics, control, the reports API and the
+dashboard (uvicorn in a thread), run until stopped."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ from prometheus_client import CollectorRegistry
 
 from omnimeter.errors import OmnimeterError
 from omnimeter.faults import Faults
-from omnimeter.reports.api import ReportsAPI
+from omnimeter.reports.api import Backend, platform_guard
 from omnimeter.reports.tokens import keyring_for
-from omnimeter.reports.web.app import Dashboard
+from omnimeter.reports.webapp import build_app
 from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
-from omnimeter.streams.control import PauseSwitch, serve
+from omnimeter.streams.control import PauseSwitch, control_router
 from omnimeter.streams.faust.app import create_app
 from omnimeter.streams.lag import LagPoller
 from omnimeter.streams.metrics import WorkerMetrics
 from omnimeter.streams.reference import KINDS, ReferenceData
+from omnimeter.streams.webserver import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,12 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     metrics = WorkerMetrics(CollectorRegistry())
     store.observer = metrics
     switch = PauseSwitch(metrics)
-    if settings.worker.web_port:
+    web = None
+    if settings.worker.web_port:  # the reports API and dashboard (this process holds the store), and control
         secret = keyring_for(settings)
-        serve(
-            settings.worker.host, settings.worker.web_port, metrics, switch, ReportsAPI(store, secret),
-            Dashboard(store, secret), faults,
-        )  # fmt: skip
+        control = control_router(platform_guard(secret), metrics, switch, faults)
+        app = build_app(Backend(store, secret), [control])
+        web = WebServer(app, settings.worker.host, settings.worker.web_port, settings.http).start()
     lag = LagPoller(settings.kafka, settings.kafka.consumer_group, settings.topics.usage, metrics).start()
     reference = ReferenceData(
         settings.kafka,
@@ -95,6 +97,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
                 raise OmnimeterError(f"worker stopped: {error}") from error
             raise OmnimeterError(f"worker stopped by an unexpected error: {error!r}") from error
     finally:
+        if web is not None:
+            web.stop()
         lag.stop()
         refresh_quietly(store, reference.directory.time_zones() if reference.directory else {})  # reports current
         reference.stop()

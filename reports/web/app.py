@@ -1,23 +1,37 @@
-"""The dashboard under /ui: sign in with a scoped token (kept in an HttpOnly cookie), then server-rendered
-pages built from the same reports as the JSON API, so their numbers are the API's to the cent. Assets
-(CSS, JS, Chart.js from reports/web/node_modules) are served locally: the page needs no internet."""
+"""The dashboard under /ui (FastAPI routes, Jinja2 templates with autoescape): sign in with a scoped token
+(kept in an HttpOnly, SameSite=Strict cookie, Secure under https), then server-rendered pages built from
+the same reports as the JSON API, so their numbers are the API's to the cent.
+
+Forms that change state carry a CSRF token: the sign-in form a signed nonce also set as a cookie (double
+submit), the sign-out form (POST only) a MAC of the session. Assets (CSS, JS, Chart.js from
+reports/web/node_modules) are served locally: the page needs no internet, and the CSP allows nothing else.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
-from http.cookies import SimpleCookie
+import secrets
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends
+from fastapi import Request as HttpRequest
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from omnimeter.errors import OmnimeterError
+from omnimeter.reports.api import Backend, backend, who
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
-from omnimeter.reports.tokens import InvalidToken, Keyring, verify
-from omnimeter.reports.web.html import e, layout
-from omnimeter.reports.web.pages import PAGE_BUILDERS, TITLES, Page, request_of
-from omnimeter.sinks.clickhouse import ClickHouseStore
+from omnimeter.reports.tokens import InvalidToken, Keyring
+from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -27,111 +41,187 @@ ASSETS = {
     "chart.umd.js": (HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.js", "text/javascript"),
 }
 COOKIE = "omnimeter_token"
-Answer = tuple[int, str, bytes, list[tuple[str, str]]]
+CSRF_COOKIE = "omnimeter_csrf"
+NAV_KEEP = ("period", "from", "to", "group_by", "tenant", "reseller")
 
 
-def _html(code: int, body: str, headers: list[tuple[str, str]] | None = None) -> Answer:
-    return code, "text/html; charset=utf-8", body.encode(), headers or []
+def _numclass(v: Any) -> str:
+    s = str(v)
+    return "num" if s.replace(".", "", 1).replace("-", "", 1).isdigit() else ""
 
 
-def _redirect(to: str, headers: list[tuple[str, str]] | None = None) -> Answer:
-    return 303, "text/plain", b"", [("Location", to), *(headers or [])]
+def _script_json(doc: object) -> Markup:
+    """JSON safe inside a <script> data block (no entity decoding there; no way to close the element)."""
+    return Markup(json.dumps(doc).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-SIGNIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · omnimeter</title>
-<link rel="stylesheet" href="/ui/assets/app.css"></head><body class="signin"><form method="post" action="/ui/signin">
-<h1>omnimeter billing</h1><p>Sign in with an API token (<code>omnimeter token --scope ...</code>).</p>{error}
-<label>Token <input type="password" name="token" id="token" autocomplete="off" required></label>
-<button type="submit" id="signin">Sign in</button></form></body></html>"""
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
+    finalize=lambda v: "" if v is None else v, trim_blocks=False,
+)  # fmt: skip
+templates.filters["numclass"] = _numclass
+templates.filters["script_json"] = _script_json
 
 
-class Dashboard:
-    def __init__(self, store: ClickHouseStore, secret: bytes | Keyring) -> None:
-        self.store = store
-        self.secret = secret
+def _mac(keys: bytes | Keyring, what: str) -> str:
+    """A MAC for CSRF tokens, under a key derived from the signing key (never the signing key itself)."""
+    key = hmac.new(keys.current if isinstance(keys, Keyring) else keys, b"omnimeter dashboard csrf", "sha256").digest()
+    return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Answer:
-        url = urlsplit(path)
-        route = url.path.rstrip("/") or "/ui"
-        if route.startswith("/ui/assets/"):
-            return self._asset(route.removeprefix("/ui/assets/"))
-        if route == "/ui/signin":
-            if method == "POST":
-                return self._signin(parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip())
-            return _html(200, SIGNIN.format(error=""))
-        if route == "/ui/signout":
-            return _redirect(
-                "/ui/signin", [("Set-Cookie", f"{COOKIE}=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict")]
-            )
-        scope = self._scope(headers)
-        if scope is None:
-            return _redirect("/ui/signin")
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        if route == "/ui":
-            return _redirect("/ui/overview")
-        if route.startswith("/ui/export/"):
-            return self._export(route.removeprefix("/ui/export/"), query, scope)
-        page = route.removeprefix("/ui/")
-        if page not in PAGE_BUILDERS:
-            return _html(404, f"<p>no page {e(page)}</p>")
-        return self._page(page, query, scope)
 
-    def _asset(self, name: str) -> Answer:
+def _signin_csrf(secret: bytes | Keyring) -> str:
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_mac(secret, 'signin:' + nonce)}"
+
+
+def _signin_csrf_ok(secret: bytes | Keyring, form: str, cookie: str) -> bool:
+    nonce, _, mac = form.partition(".")
+    good = _mac(secret, "signin:" + nonce)
+    return bool(form) and hmac.compare_digest(form, cookie) and hmac.compare_digest(mac, good)
+
+
+def _session_csrf(secret: bytes | Keyring, token: str) -> str:
+    return _mac(secret, "session:" + token)
+
+
+def _cookie(response: Response, request: HttpRequest, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/ui", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+
+
+def _html(body: str, code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, code)
+
+
+def _signin_page(request: HttpRequest, secret: bytes | Keyring, error: str = "", code: int = 200) -> HTMLResponse:
+    csrf = _signin_csrf(secret)
+    response = _html(templates.get_template("signin.html").render(csrf=csrf, error=error), code)
+    _cookie(response, request, CSRF_COOKIE, csrf)
+    return response
+
+
+def _session(request: HttpRequest, secret: bytes | Keyring) -> tuple[Scope, str] | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        scope = who(request, secret, token)
+    except InvalidToken:
+        return None
+    return scope, token
+
+
+def _signed_in(request: HttpRequest, served: Annotated[Backend, Depends(backend)]) -> tuple[Scope, str] | None:
+    return _session(request, served.secret)
+
+
+Session = Annotated[tuple[Scope, str] | None, Depends(_signed_in)]
+Served = Annotated[Backend, Depends(backend)]
+
+
+def _layout(page: str, scope: Scope, token: str, secret: bytes | Keyring, query: dict[str, str]) -> dict[str, Any]:
+    keep = {k: v for k, v in query.items() if k in NAV_KEEP}
+    return {
+        "title": TITLES.get(page, "omnimeter"), "page": page, "scope": str(scope),
+        "pages": [(p, label) for p, label in PAGES if scope.may_read(PAGE_REPORT.get(p, p))],
+        "csrf": _session_csrf(secret, token), "nav_query": f"?{urlencode(keep)}" if keep else "",
+    }  # fmt: skip
+
+
+def router() -> APIRouter:
+    ui = APIRouter(prefix="/ui", include_in_schema=False)
+
+    @ui.get("/assets/{name}")
+    def asset(name: str) -> Response:
         if name not in ASSETS or not ASSETS[name][0].exists():
-            return 404, "text/plain", b"not found (run: make setup, which installs the dashboard assets)", []
+            return PlainTextResponse("not found (run: make setup, which installs the dashboard assets)", 404)
         path, ctype = ASSETS[name]
-        return 200, ctype, path.read_bytes(), [("Cache-Control", "max-age=3600")]
+        return FileResponse(path, media_type=ctype, headers={"Cache-Control": "max-age=3600"})
 
-    def _signin(self, token: str) -> Answer:
+    @ui.get("/signin")
+    def signin_form(request: HttpRequest, served: Served) -> Response:
+        return _signin_page(request, served.secret)
+
+    @ui.post("/signin")
+    async def signin(request: HttpRequest, served: Served) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        csrf = form.get("csrf", [""])[0]
+        if not _signin_csrf_ok(served.secret, csrf, request.cookies.get(CSRF_COOKIE, "")):
+            msg = "Not signed in: the form's CSRF token is missing or wrong (reload this page and sign in again)."
+            return _signin_page(request, served.secret, msg, 403)
+        token = form.get("token", [""])[0].strip()
         try:
-            verify(self.secret, token)
+            who(request, served.secret, token)
         except InvalidToken as err:
-            return _html(401, SIGNIN.format(error=f'<p class="error" id="error">Not signed in: {e(err)}</p>'))
-        cookie = f"{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict"
-        return _redirect("/ui/overview", [("Set-Cookie", cookie)])
+            return _signin_page(request, served.secret, f"Not signed in: {err}", 401)
+        response = RedirectResponse("/ui/overview", 303)
+        _cookie(response, request, COOKIE, token)
+        _cookie(response, request, CSRF_COOKIE, "", max_age=0)
+        return response
 
-    def _scope(self, headers: dict[str, str]) -> Scope | None:
-        jar = SimpleCookie(headers.get("cookie", ""))
-        if COOKIE not in jar:
-            return None
+    @ui.get("/signout")
+    def signout_get() -> Response:
+        return PlainTextResponse("sign out with POST (the sign-out button)", 405, headers={"Allow": "POST"})
+
+    @ui.post("/signout")
+    async def signout(request: HttpRequest, served: Served, session: Session) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        if session is not None and not hmac.compare_digest(
+            form.get("csrf", [""])[0], _session_csrf(served.secret, session[1])
+        ):
+            return PlainTextResponse("sign-out refused: missing or wrong CSRF token", 403)
+        response = RedirectResponse("/ui/signin", 303)
+        _cookie(response, request, COOKIE, "", max_age=0)
+        return response
+
+    @ui.get("")
+    @ui.get("/")
+    def home(session: Session) -> Response:
+        return RedirectResponse("/ui/overview" if session else "/ui/signin", 303)
+
+    @ui.get("/export/{name}/{section}.csv")
+    def export(request: HttpRequest, name: str, section: str, served: Served, session: Session) -> Response:
+        if session is None:
+            return RedirectResponse("/ui/signin", 303)
+        request.state.report = name
+        query = dict(request.query_params)
         try:
-            return verify(self.secret, jar[COOKIE].value)
-        except InvalidToken:
-            return None
-
-    def _tenants(self, scope: Scope) -> list[tuple[str, str]]:
-        directory = load_reference(self.store).directory
-        return [(t.id, t.name) for t in directory.tenants if scope.allows(t)]
-
-    def _page(self, page: str, query: dict[str, str], scope: Scope) -> Answer:
-        title = TITLES[page]
-        try:
-            body = PAGE_BUILDERS[page](Page(self.store, scope, query, self._tenants(scope)))
-            code = 200
+            doc = run_report(served.store, name, request_of(query), session[0]).to_json()
         except Forbidden as err:
-            body, code = f'<p class="error" id="forbidden">Not allowed: {e(err)}. No data is shown.</p>', 403
+            return PlainTextResponse(str(err), 403)
         except (ValueError, NotFound, OmnimeterError) as err:
-            body, code = f'<p class="error" id="error">{e(err)}</p>', 400
+            return PlainTextResponse(str(err), 400)
+        if section not in doc["sections"]:
+            return PlainTextResponse("no such section", 404)
+        doc["sections"] = {section: doc["sections"][section]}
+        return Response(
+            render_report(doc, Format.CSV), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}-{section}.csv"'},
+        )  # fmt: skip
+
+    @ui.get("/{page}")
+    def page(request: HttpRequest, page: str, served: Served, session: Session) -> Response:
+        if session is None:
+            return RedirectResponse("/ui/signin", 303)
+        scope, token = session
+        query = dict(request.query_params)
+        request.state.report = page
+        layout = _layout(page, scope, token, served.secret, query)
+        if page not in PAGE_BUILDERS:
+            body = templates.get_template("message.html").render(**layout, ident="error", message=f"No page {page!r}.")
+            return _html(body, 404)
+        try:
+            tenants = [(t.id, t.name) for t in load_reference(served.store).directory.tenants if scope.allows(t)]
+            template, variables = PAGE_BUILDERS[page](Page(served.store, scope, query, tenants))
+            return _html(templates.get_template(template).render(**layout, **variables))
+        except Forbidden as err:
+            ident, message, code = "forbidden", f"Not allowed: {err}. No data is shown.", 403
+        except (ValueError, NotFound, OmnimeterError) as err:
+            ident, message, code = "error", str(err), 400
         except Exception:
             log.exception("dashboard page %s failed", page)
-            body, code = '<p class="error">The page failed; see the server log.</p>', 500
-        return _html(code, layout(title, page, str(scope), body, query))
+            ident, message, code = "failed", "The page failed; see the server log.", 500
+        return _html(templates.get_template("message.html").render(**layout, ident=ident, message=message), code)
 
-    def _export(self, rest: str, query: dict[str, str], scope: Scope) -> Answer:
-        name, _, section = rest.removesuffix(".csv").partition("/")
-        try:
-            doc = run_report(self.store, name, request_of(query), scope).to_json()
-        except Forbidden as err:
-            return 403, "text/plain", str(err).encode(), []
-        except (ValueError, NotFound, OmnimeterError) as err:
-            return 400, "text/plain", str(err).encode(), []
-        if section not in doc["sections"]:
-            return 404, "text/plain", b"no such section", []
-        doc["sections"] = {section: doc["sections"][section]}
-        filename = f"{name}-{section}.csv"
-        return (
-            200,
-            "text/csv; charset=utf-8",
-            render_report(doc, Format.CSV).encode(),
-            [("Content-Disposition", f'attachment; filename="{filename}"')],
-        )
+    return ui

@@ -1,4 +1,5 @@
-"""The dashboard's pages: each one runs the same reports as the JSON API and lays them out."""
+"""The dashboard's pages: each one runs the same reports as the JSON API and gives its template
+(reports/web/templates) what to lay out."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from omnimeter.reports.api import request_of as api_request_of
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.model import Request
 from omnimeter.reports.scope import Scope
-from omnimeter.reports.web.html import chart, e, filters, notice, progress, table
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 Doc = dict[str, Any]
 Query = Mapping[str, str]
+View = tuple[str, dict[str, Any]]  # a template and its variables
 
 
 def request_of(query: Query) -> Request:
@@ -33,8 +34,16 @@ def request_of(query: Query) -> Request:
     )
 
 
+def chart_spec(kind: str, labels: list[Any], datasets: list[tuple[str, list[Any]]]) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "labels": [str(x) for x in labels],
+        "datasets": [{"label": name, "data": [float(v) for v in data]} for name, data in datasets],
+    }
+
+
 class Page:
-    """One page build: runs reports for the signed-in scope, collects the HTML."""
+    """One page build: runs reports for the signed-in scope."""
 
     def __init__(self, store: ClickHouseStore, scope: Scope, query: Query, tenants: list[tuple[str, str]]) -> None:
         self.store, self.scope, self.query, self.tenants = store, scope, query, tenants
@@ -45,135 +54,76 @@ class Page:
     def export(self, name: str, section: str) -> str:
         return f"/ui/export/{name}/{section}.csv?{urlencode({k: v for k, v in self.query.items() if v})}"
 
-    def tables(self, name: str, doc: Doc) -> str:
-        return "".join(table(s, rows, self.export(name, s)) for s, rows in doc["sections"].items())
-
-    def head(self, doc: Doc, extra: str = "") -> str:
-        return filters(self.query, self.tenants, extra) + notice(doc)
+    def view(self, template: str, name: str, doc: Doc, **extra: Any) -> View:
+        exports = {s: self.export(name, s) for s in doc["sections"]}
+        return template, {"doc": doc, "exports": exports, "query": self.query, "tenants": self.tenants, **extra}
 
 
-def overview(p: Page) -> str:
+def overview(p: Page) -> View:
     services = p.report("services")
     usage = p.report("usage")
     by = services["sections"]["by_service"]
-    cost_chart = chart("cost-by-service", "bar", [r["service"] for r in by], [("cost", [r["cost"] for r in by])])
+    cost_chart = chart_spec("bar", [r["service"] for r in by], [("cost", [r["cost"] for r in by])])
     periods: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    prev_label: dict[str, str] = {}
     for r in usage["sections"]["usage"]:
         periods[r["period"]][0] += Decimal(r["cost"])
         periods[r["period"]][1] += Decimal(r["previous_cost"])
-        prev_label[r["period"]] = r["previous_period"] or ""
     keys = sorted(periods)
-    over_time = chart(
-        "usage-over-time", "bar", keys,
+    over_time = chart_spec(
+        "bar", keys,
         [("this period", [periods[k][0] for k in keys]), ("previous period", [periods[k][1] for k in keys])],
     )  # fmt: skip
     total = sum((Decimal(r["cost"]) for r in by), Decimal(0))
-    return (
-        p.head(services)
-        + f'<div class="cards"><div class="card"><span>estimated cost</span><b id="total-cost">{e(total)}</b></div>'
-        + "".join(f'<div class="card"><span>{e(r["service"])}</span><b>{e(r["cost"])}</b></div>' for r in by[:6])
-        + "</div>"
-        + f'<div class="charts"><div><h2>cost by service</h2>{cost_chart}</div>'
-        + f"<div><h2>cost over time, beside the previous period</h2>{over_time}</div></div>"
-        + table("by_service", by, p.export("services", "by_service"))
-    )
+    return p.view("overview.html", "services", services, by_service=by, total=total, cost_chart=cost_chart,
+                  over_time=over_time)  # fmt: skip
 
 
-def users(p: Page) -> str:
+def users(p: Page) -> View:
     doc = p.report("users")
-    s = doc["sections"]
     per_user: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for r in s["user_channels"]:
+    for r in doc["sections"]["user_channels"]:
         per_user[r["user_id"]].append(r)
-    details = {
-        u: "<table class='inner'><tr><th>channel</th><th>activity</th><th>cost</th></tr>"
-        + "".join(
-            f"<tr><td>{e(r['channel'])}</td><td>{e(r['activity'])}</td><td>{e(r['cost'])}</td></tr>" for r in rows
-        )
-        + "</table>"
-        for u, rows in per_user.items()
-    }
-    roles = "".join(
-        f'<div class="card role"><span>{e(r["role"])}</span><b>{e(r["users"])}</b>'
-        f"<i>{e(r['active_users'])} active</i></div>"
-        for r in s["users_by_role"]
-    )
-    return (
-        p.head(doc)
-        + f'<div class="cards" id="roles">{roles}</div>'
-        + table("users", s["users"], p.export("users", "users"), details=details, detail_key="user_id")
-        + table("user_channels", s["user_channels"], p.export("users", "user_channels"))
-    )
+    return p.view("users.html", "users", doc, details=dict(per_user))
 
 
-def services(p: Page) -> str:
-    doc = p.report("services")
-    return p.head(doc) + p.tables("services", doc)
+def services(p: Page) -> View:
+    return p.view("tables.html", "services", p.report("services"))
 
 
-def whatsapp(p: Page) -> str:
+def whatsapp(p: Page) -> View:
     doc = p.report("whatsapp")
     acc: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for r in doc["sections"]["messages"]:
         acc[r["account"]][0] += Decimal(r["inbound"])
         acc[r["account"]][1] += Decimal(r["outbound_sent"])
     keys = sorted(acc)
-    graph = chart(
-        "wa-in-out", "bar", keys, [("inbound", [acc[k][0] for k in keys]), ("outbound", [acc[k][1] for k in keys])]
-    )
-    return p.head(doc) + f"<h2>inbound and outbound per account</h2>{graph}" + p.tables("whatsapp", doc)
+    graph = chart_spec("bar", keys, [("inbound", [acc[k][0] for k in keys]), ("outbound", [acc[k][1] for k in keys])])
+    return p.view("whatsapp.html", "whatsapp", doc, graph=graph)
 
 
-def resellers(p: Page) -> str:
-    with_expenses = p.query.get("with_expenses") == "true"
+def resellers(p: Page) -> View:
     doc = p.report("resellers")
-    box = (
-        f'<label><input type="checkbox" name="with_expenses" value="true" id="with_expenses"'
-        f"{' checked' if with_expenses else ''}> only companies with expenses</label>"
-    )
-    return p.head(doc, box) + p.tables("resellers", doc)
+    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true")
 
 
-def billing_units(p: Page) -> str:
-    doc = p.report("billing-units")
-    return p.head(doc) + p.tables("billing-units", doc)
+def billing_units(p: Page) -> View:
+    return p.view("tables.html", "billing-units", p.report("billing-units"))
 
 
-def allocation(p: Page) -> str:
+def allocation(p: Page) -> View:
     q = p.query
     amount = q.get("amount", "")
-    by = q.get("by", "billing_unit")
-    meter = q.get("meter", "whatsapp.template.")
-    by_opts = "".join(
-        f"<option{' selected' if b == by else ''}>{b}</option>" for b in ("billing_unit", "team", "queue", "bot_id")
-    )
-    form = (
-        f'<label>Amount <input name="amount" id="amount" value="{e(amount)}" placeholder="1200"></label>'
-        f'<label>Across <select name="by" id="by">{by_opts}</select></label>'
-        f'<label>By share of <input name="meter" id="meter" value="{e(meter)}"></label>'
-    )
+    form = {"amount": amount, "by": q.get("by", "billing_unit"), "meter": q.get("meter", "whatsapp.template.")}
     if not amount:
-        doc = p.report("services")
-        return p.head(doc, form) + '<p class="hint">Enter an amount (e.g. a carrier invoice) to split it.</p>'
-    doc = p.report("allocation")
-    return p.head(doc, form) + p.tables("allocation", doc)
+        return p.view("allocation.html", "services", p.report("services"), **form)
+    return p.view("allocation.html", "allocation", p.report("allocation"), **form)
 
 
-def cycle(p: Page) -> str:
-    doc = p.report("cycle")
-    s = doc["sections"]
-    bars = "".join(
-        progress(f"commitment {r['meter']}", r["used_percent"], f"{r['used']} of {r['included']} used", f"commit-{i}")
-        for i, r in enumerate(s["commitments"])
-    ) + "".join(
-        progress("carrier credit", r["used_percent"], f"{r['spent']} of {r['credit']} {r['currency']} spent", "credit")
-        for r in s["credit"]
-    )
-    return p.head(doc) + f'<div class="bars">{bars}</div>' + p.tables("cycle", doc)
+def cycle(p: Page) -> View:
+    return p.view("cycle.html", "cycle", p.report("cycle"))
 
 
-PAGE_BUILDERS: dict[str, Callable[[Page], str]] = {
+PAGE_BUILDERS: dict[str, Callable[[Page], View]] = {
     "overview": overview,
     "users": users,
     "services": services,
@@ -183,6 +133,17 @@ PAGE_BUILDERS: dict[str, Callable[[Page], str]] = {
     "allocation": allocation,
     "cycle": cycle,
 }
+PAGES = (
+    ("overview", "Overview"),
+    ("users", "Users"),
+    ("services", "Services"),
+    ("whatsapp", "WhatsApp"),
+    ("resellers", "Resellers"),
+    ("billing-units", "Billing units"),
+    ("allocation", "Allocation"),
+    ("cycle", "Cycle"),
+)
+PAGE_REPORT = {"overview": "services", "billing-units": "billing-units"}  # else the page's name
 TITLES = {
     "overview": "Consumption overview",
     "users": "User consumption",

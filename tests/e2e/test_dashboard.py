@@ -105,6 +105,8 @@ def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Pa
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
     sign_in(page, site, "platform")
     page.screenshot(path=shots / "overview-today.png", full_page=True)
 
@@ -161,6 +163,9 @@ def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Pa
     csv = page.request.get(f"{site.base}{href}").text()
     assert csv.splitlines()[0].startswith("section,center,usage,share_percent,amount")
 
+    # the Content-Security-Policy (no inline script or style) refused nothing the pages need
+    assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
+
     # works offline: every request stayed on this server
     assert requested and all(u.startswith(site.base) for u in requested), {
         u for u in requested if not u.startswith(site.base)
@@ -176,6 +181,10 @@ def test_cycle_page_shows_progress_bars(site: Site, browser: Browser) -> None:
     api = site.api("cycle", f"tenant:{tenant}")
     assert page.locator("#credit").is_visible()
     assert api["sections"]["credit"][0]["used_percent"] in page.inner_text("#credit")
+    pct = min(float(api["sections"]["credit"][0]["used_percent"] or 0), 100.0)
+    widths = page.eval_on_selector_all(".fill", "els => els.map(e => [e.dataset.width, e.style.width])")
+    assert widths and all(w.endswith("%") and float(w[:-1]) == float(d) for d, w in widths), widths  # app.js (CSP)
+    assert float(page.eval_on_selector("#credit .fill", "e => e.dataset.width")) == round(pct, 1)
     assert cells(page, "charges", "lines_amount") == [r["lines_amount"] for r in api["sections"]["charges"]]
     page.close()
 
@@ -194,8 +203,9 @@ def test_a_tenant_token_cannot_open_another_tenants_page(site: Site, browser: Br
     assert csv.status == 403
     response = page.goto(f"{site.base}/ui/services")
     assert response is not None and response.status == 200
-    page.goto(f"{site.base}/ui/signout")
-    assert "/ui/signin" in page.url
+    assert page.request.get(f"{site.base}/ui/signout").status == 405  # sign-out is a POST (with a CSRF token)
+    page.click("#signout")
+    page.wait_for_url("**/ui/signin")
     page.goto(f"{site.base}/ui/services")
     assert "/ui/signin" in page.url  # signed out: no cookie, no data
     page.close()

@@ -30,7 +30,10 @@ from omnimeter.cli.traffic import Record, build_world, directory_doc
 from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
 from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.rating import MemoryState, Rater
+from omnimeter.reports.scope import PLATFORM
+from omnimeter.reports.tokens import issue, load_secret
 from omnimeter.schemas.directory import parse_directory
+from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.streams.kafka_admin import TopicSpec, ensure_topics, group_lag
 from omnimeter.streams.reference import version_of
@@ -100,8 +103,11 @@ def test_broker_stopped_and_restarted_mid_stream(tmp_path: Path) -> None:
         broker.down()
 
 
-def _post(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as r:
+def _post(url: str, settings: Settings) -> dict[str, object]:
+    """A control request to a worker: it needs a platform token."""
+    token = issue(load_secret(settings.data_dir, settings.api.secret), PLATFORM)
+    req = urllib.request.Request(url, method="POST", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
         return json.load(r)
 
 
@@ -112,7 +118,7 @@ def test_clickhouse_unavailable_worker_backs_off_lag_grows_then_catches_up(kafka
     run.produce(recs[:1000])
     run.wait_committed(worker, 1)
     port = run.settings.worker.web_port
-    _post(f"http://127.0.0.1:{port}/faults/sink-down?seconds=12")
+    _post(f"http://127.0.0.1:{port}/faults/sink-down?seconds=12", run.settings)
     run.faults["ClickHouse refusing for 12 s"] += 1
     time.sleep(0.5)
     before = run.committed()
@@ -138,7 +144,7 @@ def test_clickhouse_down_longer_than_the_retry_bound_then_back_no_restart(kafka:
     run.produce(recs[:1000])
     run.wait_committed(worker, 1)
     pid = worker.proc.pid if worker.proc else None
-    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1")
+    _post(f"http://127.0.0.1:{run.settings.worker.web_port}/faults/sink-down?seconds=15&inserts=1", run.settings)
     run.faults["ClickHouse refusing inserts for 15 s (retry bound 2 s)"] += 1
     time.sleep(0.5)
     before = run.committed()

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,6 +20,8 @@ import pytest
 from omnimeter.cli.simulate import Ledger
 from omnimeter.cli.traffic import Traffic, build_world, records
 from omnimeter.cli.workerproc import WorkerProcess, settings_env
+from omnimeter.reports.scope import PLATFORM
+from omnimeter.reports.tokens import issue, load_secret
 from omnimeter.settings import Settings
 from tests.conftest import free_port
 from tests.kafka_io import produce_plain
@@ -65,8 +68,9 @@ def _get(url: str) -> bytes | None:
         return None
 
 
-def _post(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5).read()
+def _post(url: str, token: str) -> None:
+    req = urllib.request.Request(url, method="POST", headers={"Authorization": f"Bearer {token}"})
+    urllib.request.urlopen(req, timeout=5).read()
 
 
 def query(prom: str, expr: str) -> float | None:
@@ -89,11 +93,19 @@ def wait_for(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
 def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, prometheus: str) -> None:
     worker = WorkerProcess(settings).start()
     control = f"http://127.0.0.1:{settings.worker.web_port}"
+    platform = issue(load_secret(settings.data_dir, settings.api.secret), PLATFORM)  # pausing needs a platform token
     lag = f'sum(omnimeter_consumer_lag_records{{topic="{settings.topics.usage}"}})'
     try:
         wait_for(lambda: query(prometheus, 'up{job="omnimeter-worker"}') == 1.0, 60, "worker scraped")
         wait_for(lambda: query(prometheus, lag) == 0.0, 60, "lag series at 0")
-        _post(f"{control}/pause")
+        # a cross-site form post (no bearer token; a browser would send the dashboard's cookie) is refused
+        forged = urllib.request.Request(f"{control}/pause", data=b"", method="POST", headers={
+            "Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=5)
+        assert refused.value.code == 401
+        assert b"omnimeter_worker_paused 0.0" in (_get(f"{control}/metrics") or b"")
+        _post(f"{control}/pause", platform)
         traffic = Traffic(
             build_world(3), seed=3, start=datetime.now(UTC) - timedelta(minutes=5), step=timedelta(milliseconds=50)
         )
@@ -102,7 +114,7 @@ def test_lag_rises_while_paused_and_returns_to_zero(settings: Settings, promethe
         assert query(prometheus, "omnimeter_worker_paused") == 1.0
         time.sleep(3)
         high = query(prometheus, lag)  # still paused: the lag stays up
-        _post(f"{control}/resume")
+        _post(f"{control}/resume", platform)
         wait_for(lambda: query(prometheus, lag) == 0.0, 90, "lag back to 0 after resume")
         assert high is not None and high >= 3000
         stored = query(prometheus, "omnimeter_events_stored_total")

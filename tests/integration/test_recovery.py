@@ -18,6 +18,8 @@ from confluent_kafka import Producer
 from omnimeter.cli.simulate import Ledger
 from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
 from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
+from omnimeter.reports.scope import PLATFORM
+from omnimeter.reports.tokens import issue, load_secret
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.shared import serve_store, store_key
@@ -48,8 +50,10 @@ def test_sigterm_stops_within_10_s_while_the_store_is_down_and_nothing_is_lost(s
     worker = WorkerProcess(settings, env={"OMNIMETER_FAULTS": "on"}).start()
     wait_caught_up(settings, timeout_s=120, worker=worker)
     port = settings.worker.web_port
+    token = issue(load_secret(settings.data_dir, settings.api.secret), PLATFORM)  # control needs a platform token
     urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/faults/sink-down?seconds=600",
-                                                  method="POST"), timeout=10).read()  # fmt: skip
+                                                  method="POST", headers={"Authorization": f"Bearer {token}"}),
+                           timeout=10).read()  # fmt: skip
     before = _committed(settings)
     produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs[500:], ledger)
     time.sleep(3)  # the flush retries; more records wait un-acked in the stage

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,13 +40,14 @@ from omnimeter.pricing.books import parse_price_books
 from omnimeter.pricing.cycle_charges import cycle_charges
 from omnimeter.pricing.money import round_money
 from omnimeter.pricing.rating import BillableLine
-from omnimeter.reports.openapi import openapi
 from omnimeter.reports.period import GroupBy, bucket_start
 from omnimeter.reports.scope import Scope
 from omnimeter.reports.services import service_of
 from omnimeter.reports.tokens import issue, load_secret
+from omnimeter.reports.webapp import openapi
 from omnimeter.schemas.directory import Directory, parse_directory
 from omnimeter.settings import Settings
+from tests.conftest import free_port
 from tests.integration.isolated import apply_reference, isolated_settings
 from tests.integration.rating_check import REF, write_jsonl
 from tests.kafka_io import produce_plain
@@ -68,9 +70,9 @@ class Pipeline:
     def token(self, scope: str) -> str:
         return issue(load_secret(self.settings.data_dir, self.settings.api.secret), Scope.parse(scope))
 
-    def get(self, path: str, token: str | None = None, **params: Any) -> tuple[int, Any]:
+    def get(self, path: str, token: str | None = None, port: int | None = None, **params: Any) -> tuple[int, Any]:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"http://127.0.0.1:{self.settings.worker.web_port}/api/v1/{path}?{query}"
+        url = f"http://127.0.0.1:{port or self.settings.worker.web_port}/api/v1/{path}?{query}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
@@ -326,7 +328,7 @@ def test_every_report_answers_in_its_documented_shape(pipeline: Pipeline, name: 
         params = {**params, "tenant": tenant.id}
     doc = pipeline.report(name, **params)
     registry = _registry()
-    ref = f"urn:omnimeter:openapi#/components/schemas/report.{name.replace('-', '_')}"
+    ref = f"urn:omnimeter:openapi#/components/schemas/report_{name.replace('-', '_')}"
     Draft202012Validator({"$ref": ref}, registry=registry).validate(doc)
     assert any(doc["sections"].values()), f"{name}: every section empty"
 
@@ -378,6 +380,101 @@ def test_the_cli_reads_the_store_through_the_running_worker_with_the_callers_tok
     assert out.returncode != 0 and "may not read" in out.stderr  # the token's scope holds
 
 
+def _strings(doc: Any) -> Iterator[str]:
+    if isinstance(doc, dict):
+        for v in doc.values():
+            yield from _strings(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _strings(v)
+    elif isinstance(doc, str):
+        yield doc
+
+
+def _platform_values(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    return [(s, k, v) for s, rows in doc.get("sections", {}).items() for r in rows for k, v in r.items()
+            if "platform" in k and v not in (None, "")]  # fmt: skip
+
+
+def test_every_documented_endpoint_holds_every_scope_to_its_own_numbers(pipeline: Pipeline) -> None:
+    """Generated from the OpenAPI document (a new report is covered without editing this test): every
+    report x the platform, two resellers, a direct tenant and two resellers' tenants x no filter, every
+    tenant, every reseller and both at once. An answer never holds another party's id, name, users or
+    billing units, never price to platform for a reseller's tenant; what is refused has no data."""
+    doc = openapi()
+    d = pipeline.directory
+    resellers = sorted({t.reseller for t in d.tenants if t.reseller})
+    direct = next(t for t in d.tenants if not t.reseller)
+    retail = [next(t for t in d.tenants if t.reseller == r) for r in resellers[:2]]
+    assert len(resellers) >= 2 and len(retail) == 2
+    scopes = ["platform", *(f"reseller:{r}" for r in resellers[:2]), f"tenant:{direct.id}",
+              *(f"tenant:{t.id}" for t in retail)]  # fmt: skip
+    names = {t.id: t.name for t in d.tenants} | {r.id: r.name for r in d.resellers}  # a name may be ""
+    fixed = {"period": "custom", "from": pipeline.first.isoformat(), "to": pipeline.last.isoformat(),
+             "group_by": "month", "amount": "1200", "by": "billing_unit", "meter": "whatsapp."}  # fmt: skip
+    endpoints = [(path, op) for path, item in doc["paths"].items() for method, op in item.items()
+                 if method == "get" and path.startswith("/api/v1/reports/") and "{" not in path]  # fmt: skip
+    assert len(endpoints) >= 8
+    checked = answered = 0
+    for path, op in endpoints:
+        params = {p["name"] for p in op.get("parameters", [])}
+        combos: list[dict[str, str]] = [{}]
+        if "tenant" in params:
+            combos += [{"tenant": t.id} for t in d.tenants]
+        if "reseller" in params:
+            combos += [{"reseller": r} for r in resellers]
+        if {"tenant", "reseller"} <= params:
+            combos.append({"tenant": direct.id, "reseller": resellers[0]})
+        for scope_text in scopes:
+            scope = Scope.parse(scope_text)
+            mine = {t.id for t in d.tenants if scope.allows(t)}
+            own_resellers = {t.reseller for t in d.tenants if t.id in mine and t.reseller}
+            allowed = mine | own_resellers
+            others = {x for x in names if x not in allowed}
+            reseller_tenant = scope.kind.value == "tenant" and any(t.reseller for t in d.tenants if t.id in mine)
+            token = pipeline.token(scope_text)
+            for combo in combos:
+                query = {k: v for k, v in fixed.items() if k in params} | combo
+                code, answer = pipeline.get(path.removeprefix("/api/v1/"), token, **query)
+                where = f"{path} {scope_text} {combo}"
+                checked += 1
+                assert code in (200, 400, 403, 404), (where, code, answer)
+                if code != 200:
+                    assert "sections" not in answer and set(answer) <= {"error", "parameter"}, where
+                    continue
+                answered += 1
+                assert set(answer["tenants"]) <= mine, where
+                theirs = others | {names[o] for o in others if names[o]}
+                leaked = {v for v in _strings(answer) if v in theirs or any(v.startswith(f"{o}-") for o in others)}
+                assert not leaked, (where, sorted(leaked)[:5])
+                if reseller_tenant:
+                    assert not _platform_values(answer), (where, _platform_values(answer)[:3])
+    print(f"\nscope matrix: {checked} requests, {answered} answered with data")
+    assert answered > len(endpoints) * len(scopes)  # most combinations answer: the checks above ran
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def test_a_1000_year_day_grouped_report_answers_400_at_once_and_memory_stays_flat(pipeline: Pipeline) -> None:
+    assert pipeline.worker.proc is not None
+    pid, token = pipeline.worker.proc.pid, pipeline.token("platform")
+    before = _rss_kib(pid)
+    for name, params in (("usage", {"group_by": "day"}), ("whatsapp", {"group_by": "day"}), ("services", {})):
+        t0 = time.monotonic()
+        code, doc = pipeline.get(f"reports/{name}", token, period="custom", **{"from": "1026-01-01",
+                                 "to": "2026-01-01"}, **params)  # fmt: skip
+        took = time.monotonic() - t0
+        assert code == 400 and doc["parameter"] == "period" and "sections" not in doc, doc
+        assert took < 1.0, took
+    code, doc = pipeline.get("reports/usage", token, period="custom", group_by="day",
+                             **{"from": "2021-01-01", "to": "2025-12-31"})  # fmt: skip
+    assert code == 400 and doc["parameter"] == "group_by", doc  # five years fit, 1826 daily buckets do not
+    assert _rss_kib(pid) - before < 50_000, (before, _rss_kib(pid))  # under 50 MB more: nothing was built
+
+
 def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeats_exactly(pipeline: Pipeline) -> None:
     """Last in this module: stops the worker to open the store."""
     from omnimeter.reports.catalog import run_report
@@ -427,3 +524,44 @@ def test_with_the_worker_stopped_reports_equal_billable_lines_and_rebuild_repeat
         assert "[6/6]" in out.stderr  # progress per tenant
         again = snapshot()
         assert again == (lines, rollup, reports)
+
+
+def test_omnimeter_serve_answers_the_reports_once_no_worker_holds_the_store(pipeline: Pipeline) -> None:
+    """After the test above stopped the worker: `omnimeter serve` opens the store and answers the same API
+    (offline rating's numbers), with the security headers, and stops cleanly on SIGTERM."""
+    assert not pipeline.worker.alive()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "omnimeter", "serve", "--port", str(port)],
+                            env=settings_env(pipeline.settings), stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/signin", timeout=2) as r:
+                    assert r.status == 200 and "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "omnimeter serve did not answer"
+                time.sleep(0.3)
+        tenant = pipeline.directory.tenants[3]
+        token = pipeline.token(f"tenant:{tenant.id}")
+        code, doc = pipeline.get("reports/services", token, port, period="custom", **{
+            "from": pipeline.first.isoformat(), "to": pipeline.last.isoformat()})  # fmt: skip
+        assert code == 200, doc
+        want_q: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        want_c: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for ln in pipeline.lines:
+            if ln.tenant_id == tenant.id and service_of(ln.meter):
+                want_q[ln.meter] += ln.quantity
+                want_c[ln.meter] += cost(ln)
+        got = {r["meter"]: (r["quantity"], r["cost"]) for r in doc["sections"]["by_meter"]}
+        assert got == {m: (num(want_q[m]), usd(want_c[m])) for m in want_q}
+        other = next(t for t in pipeline.directory.tenants if t.id != tenant.id)
+        code, doc = pipeline.get("reports/services", token, port, tenant=other.id)
+        assert code == 403 and "sections" not in doc
+        assert pipeline.get("reports/services", None, port)[0] == 401
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "omnimeter.access who=tenant:" in err and token not in err

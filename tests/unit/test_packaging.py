@@ -39,5 +39,6 @@ def test_every_module_of_the_tree_is_in_the_wheel(wheel: zipfile.ZipFile) -> Non
         elif folder == "omnimeter":
             assert path in names, path
     for data in ("omnimeter/sinks/migrations/0001_raw_events.sql", "omnimeter/schemas/json/usage-event.v1.json",
-                 "omnimeter/reports/web/static/app.css"):  # fmt: skip
+                 "omnimeter/reports/web/static/app.css", "omnimeter/reports/web/templates/base.html",
+                 "omnimeter/reports/web/templates/macros.html"):  # fmt: skip
         assert data in names, data

@@ -9,6 +9,8 @@ document.addEventListener("DOMContentLoaded", () => {
       btn.setAttribute("aria-expanded", String(open));
     });
   }
+  // bar widths from data attributes (the CSP allows no inline style)
+  for (const el of document.querySelectorAll("[data-width]")) el.style.width = `${el.dataset.width}%`;
   const period = document.getElementById("period");
   const toggleDates = () => {
     for (const id of ["from", "to"]) {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from omnimeter.reports.openapi import openapi
 from omnimeter.reports.shapes import SHAPES, columns
+from omnimeter.reports.webapp import openapi
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
