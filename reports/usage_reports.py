@@ -93,14 +93,14 @@ def services(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[
     by_meter = []
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
     for (svc, meter, cur), (q, c) in sorted(meters.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
-        lines, adj = money(c, cur), adjusted.get((svc, meter, cur), ZERO)
+        lines, adj = money(c, cur), money(adjusted.get((svc, meter, cur), ZERO), cur)
         by_meter.append((svc, meter, unit[svc], qty(q), lines, adj, lines + adj, cur))
         acc = totals[(svc, cur)]
         acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + c, acc[2] + adj
     by_service = []
     for (svc, cur), (q, c, adj) in sorted(totals.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
         lines = money(c, cur)
-        by_service.append((svc, unit[svc], qty(q), lines, adj, lines + adj, cur))
+        by_service.append((svc, unit[svc], qty(q), lines, money(adj, cur), lines + adj, cur))
     return [
         section("services", "by_service", by_service),
         section("services", "by_meter", by_meter),
@@ -159,7 +159,7 @@ def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
                 pq, pc, padj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO]) if pb else [ZERO, ZERO, ZERO]
                 c, pc = money(c, currency) + adj, money(pc, currency) + padj
                 change = percent(c - pc, pc) if pc else None
-                out.append((svc, s.unit, b, qty(q), c, adj, pb, qty(pq), pc, change, currency))
+                out.append((svc, s.unit, b, qty(q), c, money(adj, currency), pb, qty(pq), pc, change, currency))
     return [section("usage", "usage", out)], now_rows
 
 

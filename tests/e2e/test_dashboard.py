@@ -7,6 +7,8 @@ Screenshots go to $OMNIMETER_SCREENSHOTS (docs/screenshots/ for the README) or t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -160,8 +162,9 @@ def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Pa
 
     # CSV export of a table, with the session cookie
     href = page.get_attribute("#sec-allocation a.csv", "href")
-    csv = page.request.get(f"{site.base}{href}").text()
-    assert csv.splitlines()[0].startswith("section,center,usage,share_percent,amount")
+    exported = list(csv.reader(io.StringIO(page.request.get(f"{site.base}{href}").text())))
+    assert exported[0][:5] == ["section", "center", "usage", "share_percent", "amount"]
+    assert sum(Decimal(r[4]) for r in exported[1:]) == Decimal("1200.00")
 
     # the Content-Security-Policy (no inline script or style) refused nothing the pages need
     assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
