@@ -79,12 +79,13 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         # what the tenant pays: for lines rated for a reseller, the reseller's price, never the platform's
         # (no retail book priced them: an unpriced zero)
         pays = (reseller or PartyCharge(platform.currency, ZERO, ZERO, (), True)) if m.reseller_id else platform
-        if not ctx.scope.sees_both_prices_of(m.reseller_id):
-            model = m.model_reseller if m.reseller_id else m.model
-        if model == "unpriced" and not pays.lines_amount:
-            continue  # a count for reports (sent, delivered, calls), not a price line
-        charges.append((meter, model, qty(quantity), pays.lines_amount, pays.charge, pays.adjustment, pays.currency))
-        if not ctx.scope.sees_both_prices_of(m.reseller_id):
+        paid_model = m.model_reseller if m.reseller_id else m.model  # of the books of the price it pays
+        # a meter no book prices is a count for reports (sent, delivered, calls), not a price line
+        if not (paid_model == "unpriced" and not pays.lines_amount):
+            charges.append(
+                (meter, paid_model, qty(quantity), pays.lines_amount, pays.charge, pays.adjustment, pays.currency)
+            )
+        if not ctx.scope.sees_both_prices_of(m.reseller_id) or (model == "unpriced" and not platform.lines_amount):
             continue
         r = reseller or PartyCharge("", ZERO, ZERO)
         both.append((meter, model, qty(quantity), platform.lines_amount, platform.charge, platform.adjustment,

@@ -464,11 +464,13 @@ def test_a_1000_year_day_grouped_report_answers_400_at_once_and_memory_stays_fla
     before = _rss_kib(pid)
     for name, params in (("usage", {"group_by": "day"}), ("whatsapp", {"group_by": "day"}), ("services", {})):
         t0 = time.monotonic()
-        code, doc = pipeline.get(f"reports/{name}", token, period="custom", **{"from": "1026-01-01",
-                                 "to": "2026-01-01"}, **params)  # fmt: skip
+        code, doc = pipeline.get(f"reports/{name}", token, period="custom", **{"from": "1971-01-01",
+                                 "to": "2149-01-01"}, **params)  # 178 years  # fmt: skip
         took = time.monotonic() - t0
         assert code == 400 and doc["parameter"] == "period" and "sections" not in doc, doc
         assert took < 1.0, took
+    code, doc = pipeline.get("reports/usage", token, period="custom", **{"from": "1026-01-01", "to": "2026-01-01"})
+    assert code == 400 and doc["parameter"] == "from", doc  # before the store's first day
     code, doc = pipeline.get("reports/usage", token, period="custom", group_by="day",
                              **{"from": "2021-01-01", "to": "2025-12-31"})  # fmt: skip
     assert code == 400 and doc["parameter"] == "group_by", doc  # five years fit, 1826 daily buckets do not
