@@ -91,7 +91,8 @@ class Scope:
         return tenant.id == self.id and not tenant.reseller
 
     def sees_both_prices(self, tenant: Tenant) -> bool:
-        return bool(tenant.reseller) and self.sees_price_to_platform(tenant)
+        """Both prices of `tenant` under today's directory (reports decide by each line's own reseller)."""
+        return self.sees_both_prices_of(tenant.reseller or "")
 
     def sees_both_prices_of(self, reseller_id: str) -> bool:
         """Both prices of lines rated for `reseller_id` (by the line, not by today's directory: a tenant

@@ -36,7 +36,7 @@ from omnimeter.reports.model import Request
 from omnimeter.reports.period import GroupBy
 from omnimeter.reports.scope import Scope
 from omnimeter.settings import Settings
-from omnimeter.sinks.clickhouse import connect
+from omnimeter.sinks.clickhouse import ClickHouseStore, connect
 from tests.kafka_io import produce_plain
 
 pytestmark = pytest.mark.integration
@@ -58,11 +58,34 @@ def _book(audience: str, party: str, price: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sms(tenant: str, n: int, day: int) -> Record:
-    env = {"specversion": "1.0", "id": f"{tenant}-{n}", "source": "sms-gateway", "type": "message.sent",
-           "time": datetime(2026, 11, day, 12, tzinfo=UTC).isoformat(), "subject": tenant,
-           "data": {"channel": "sms", "account": "+15550001", "contact": f"+1555100{n}", "sender_kind": "operator",
+    return sms_record(tenant, f"{tenant}-{n}", datetime(2026, 11, day, 12, tzinfo=UTC))
+
+
+def sms_record(tenant: str, event_id: str, at: datetime) -> Record:
+    """One SMS sent by `tenant` at `at`, keyed by its tenant."""
+    env = {"specversion": "1.0", "id": event_id, "source": "sms-gateway", "type": "message.sent",
+           "time": at.isoformat(), "subject": tenant,
+           "data": {"channel": "sms", "account": "+15550001", "contact": "+15551000", "sender_kind": "operator",
                     "body": "hi"}}  # fmt: skip
     return Record(tenant.encode(), json.dumps(env).encode(), [])
+
+
+def metered(
+    settings: Settings, tmp_path: Path, directory: str, books: list[dict[str, Any]], recs: list[Record]
+) -> ClickHouseStore:
+    """Apply `directory` and `books` with the CLI, produce `recs`, let a worker meter them and stop; returns
+    the store, opened (the caller closes it)."""
+    (tmp_path / "directory.yaml").write_text(directory)
+    (tmp_path / "prices.yaml").write_text(json.dumps({"books": books}))
+    _apply(settings, "directory", tmp_path / "directory.yaml")
+    _apply(settings, "prices", tmp_path / "prices.yaml")
+    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, Ledger())
+    worker = WorkerProcess(settings).start()
+    try:
+        wait_caught_up(settings, timeout_s=120, worker=worker)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    return connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
 
 
 def _apply(settings: Settings, kind: str, path: Path) -> None:
@@ -77,21 +100,10 @@ def _row(report: dict[str, Any], section: str, **match: str) -> dict[str, Any]:
 
 
 def test_reports_show_the_cycle_charge_and_its_adjustment(settings: Settings, tmp_path: Path) -> None:
-    (tmp_path / "directory.yaml").write_text(DIRECTORY)
     books = [_book("direct", "platform", WHOLESALE), _book("wholesale", "platform", WHOLESALE),
              _book("retail", "r1", RETAIL)]  # fmt: skip
-    (tmp_path / "prices.yaml").write_text(json.dumps({"books": books}))
-    _apply(settings, "directory", tmp_path / "directory.yaml")
-    _apply(settings, "prices", tmp_path / "prices.yaml")
     recs = [_sms(t, n, day) for t in ("direct", "sub") for n, day in enumerate((3, 10, 17))]
-    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, Ledger())
-    worker = WorkerProcess(settings).start()
-    try:
-        wait_caught_up(settings, timeout_s=120, worker=worker)
-    finally:
-        assert worker.stop() == 0, worker.log_tail()
-
-    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
+    store = metered(settings, tmp_path, DIRECTORY, books, recs)
     try:
 
         def report(name: str, first: str, last: str, **kw: Any) -> dict[str, Any]:
@@ -151,20 +163,9 @@ def test_a_resellers_tenant_never_sees_the_platforms_price_and_history_stays_wit
     """Found by the red team: (1) with no retail book in force for the cycle, the tenant's cycle page fell
     back to the price to platform; (2) after the tenant moved to another reseller, that reseller read the
     first one's prices of the tenant's earlier cycles."""
-    (tmp_path / "directory.yaml").write_text(DIRECTORY)
     retail_later = {**_book("retail", "r1", RETAIL), "effective_from": "2026-12-01T00:00:00Z"}
     books = [_book("direct", "platform", WHOLESALE), _book("wholesale", "platform", WHOLESALE), retail_later]
-    (tmp_path / "prices.yaml").write_text(json.dumps({"books": books}))
-    _apply(settings, "directory", tmp_path / "directory.yaml")
-    _apply(settings, "prices", tmp_path / "prices.yaml")
-    recs = [_sms("sub", n, d) for n, d in enumerate((3, 10, 17))]
-    produce_plain(settings.kafka.bootstrap, settings.topics.usage, recs, Ledger())
-    worker = WorkerProcess(settings).start()
-    try:
-        wait_caught_up(settings, timeout_s=120, worker=worker)
-    finally:
-        assert worker.stop() == 0, worker.log_tail()
-    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database)
+    store = metered(settings, tmp_path, DIRECTORY, books, [_sms("sub", n, d) for n, d in enumerate((3, 10, 17))])
     try:
         as_sub = Scope.parse("tenant:sub")
         cycle = run_report(store, "cycle", Request(tenant="sub", cycle="2026-11-15"), as_sub).to_json()
