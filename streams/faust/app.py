@@ -202,7 +202,9 @@ def create_app(
         """Seeks that Faust undid, and partitions with records waiting that deliver none (streams/gaps.py)."""
         try:
             busy = stage.flushing or (switch is not None and not switch.running.is_set())
-            await guard.watch(app.consumer.assignment(), app.consumer.highwater, busy)
+            # the usage topic's partitions only: the table's changelog partitions are Faust's to read
+            assigned = {tp for tp in app.consumer.assignment() if tp.topic == settings.topics.usage}
+            await guard.watch(assigned, app.consumer.highwater, busy)
         except Exception:  # a timer that raises stops for good: log it and try again next tick
             log.exception("delivery watch failed")
 

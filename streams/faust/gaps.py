@@ -139,7 +139,8 @@ class GapGuard:
           partition arrived for `stall_after_s` while the worker was neither flushing nor paused
           (`busy`): a stall, whatever its cause (a busy agent delivering other partitions is not one).
           This includes an assigned partition that has delivered nothing since the worker started or the
-          group last rebalanced (its next offset is then the group's committed one).
+          group last rebalanced (its next offset is then the group's committed one). `assigned` must hold
+          only partitions of the agent's topic (never a table's changelog, which Faust reads itself).
         Returns how many partitions it sought."""
         now, sought = self.clock(), 0
         quiet = now - max(self.since, *self.progress.values())  # since any partition admitted a record
