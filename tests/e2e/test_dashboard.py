@@ -9,98 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import shutil
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from omnimeter.cli.simulate import Ledger
-from omnimeter.cli.traffic import Traffic, build_world, directory_doc, records
-from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
-from omnimeter.reports.scope import Scope
-from omnimeter.reports.tokens import issue, load_secret
-from omnimeter.settings import Settings
-from tests.integration.isolated import apply_reference, isolated_settings
-from tests.kafka_io import produce_plain
+from tests.e2e.conftest import Site, cells, sign_in
 
 pytestmark = pytest.mark.integration
-DAYS = 14
-
-
-class Site:
-    def __init__(self, settings: Settings, tenants: list[dict[str, Any]]) -> None:
-        self.settings = settings
-        self.base = f"http://127.0.0.1:{settings.worker.web_port}"
-        self.tenants = tenants
-        self.first = (datetime.now(UTC) - timedelta(days=DAYS + 1)).date().isoformat()
-        self.last = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-
-    def token(self, scope: str) -> str:
-        return issue(load_secret(self.settings.data_dir, self.settings.api.secret), Scope.parse(scope))
-
-    def api(self, name: str, scope: str, **params: str) -> dict[str, Any]:
-        url = f"{self.base}/api/v1/reports/{name}?{urllib.parse.urlencode(params)}"
-        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token(scope)}"})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return json.load(r)
-
-
-@pytest.fixture(scope="module")
-def site(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("dashboard")
-    settings = isolated_settings(kafka, tmp, "ui")
-    doc = directory_doc(build_world(13, 6))
-    apply_reference(settings, doc, tmp / "directory.yaml")
-    n = 4_000
-    start = datetime.now(UTC) - timedelta(days=DAYS)
-    traffic = Traffic(build_world(13, 6), seed=5, start=start, step=timedelta(days=DAYS - 0.5) / (n * 1.05))
-    produce_plain(kafka, settings.topics.usage, records(traffic, n, batch_size=20, batch_share=0.5), Ledger())
-    worker = WorkerProcess(settings).start()
-    try:
-        wait_caught_up(settings, timeout_s=180, worker=worker)
-        yield Site(settings, doc["tenants"])
-    finally:
-        worker.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed: make tools installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = Path(os.environ.get("OMNIMETER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    where.mkdir(parents=True, exist_ok=True)
-    return where
-
-
-def sign_in(page: Page, site: Site, scope: str) -> None:
-    page.goto(f"{site.base}/ui/signin")
-    page.fill("#token", site.token(scope))
-    page.click("#signin")
-    page.wait_for_url("**/ui/overview**")
-    assert page.inner_text("#scope") == scope
-
-
-def cells(page: Page, section: str, column: str) -> list[str]:
-    return page.eval_on_selector_all(
-        f'#sec-{section} tbody td[data-col="{column}"]', "els => els.map(e => e.textContent)"
-    )
 
 
 def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Path) -> None:
@@ -149,7 +66,7 @@ def test_platform_admin_walks_every_page(site: Site, browser: Browser, shots: Pa
     for name, query in (
         ("services", ""), ("whatsapp", ""), ("resellers", "&with_expenses=true"), ("billing-units", ""),
         ("allocation", f"&tenant={tenant['id']}&amount=1200&by=billing_unit&meter=whatsapp."),
-        ("cycle", f"&tenant={tenant['id']}"),
+        ("cycle", f"&tenant={tenant['id']}&cycle={site.mid}"),
     ):  # fmt: skip
         page.goto(f"{site.base}/ui/{name}?period=custom&from={site.first}&to={site.last}&group_by=week{query}")
         assert page.locator(".error").count() == 0, page.inner_text("main")
