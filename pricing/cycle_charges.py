@@ -135,9 +135,10 @@ def _usage(group: list[BillableLine], platform: bool) -> list[BookUsage]:
     for ln in group:
         label = ln.book_platform if platform else ln.book_reseller
         a = acc.setdefault(label, [ZERO, ZERO, ZERO, ZERO])
-        if ln.free_reason == UNPRICED:
+        why = ln.free_reason_platform if platform else ln.free_reason  # each party's own decision
+        if why == UNPRICED:
             a[3] += 1
-        if not ln.free_reason:
+        if not why:
             q = ln.quantity_platform if platform else ln.quantity
             a[0] += q
             if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and q > 0:

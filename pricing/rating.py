@@ -76,6 +76,11 @@ class BillableLine(NamedTuple):
     conversation: str = ""
     corrects_line_id: str = ""  # a reversal or corrected line: `line_id` of the line it corrects
     correction_reason: str = ""
+    # Why the line is free for the platform's price ('' when charged): the decision under the platform
+    # book's settings (a wholesale book whose WhatsApp rules charge service messages, SMS billed on sent
+    # against delivered). Equal to `free_reason` when both books bill alike. Cycle charges of price to
+    # platform count the lines this leaves charged.
+    free_reason_platform: str = ""
 
 
 CORRECTION_STEP = 100  # a correction's line_index: the corrected line's + 100 (reversal) and + 200 (new line)
@@ -203,9 +208,11 @@ class Rater:
         new_window, usages = classify(event, policy, window)
         # Each amount under its own book's settings: the platform's quantities when its book bills otherwise.
         platform_qty: dict[str, Decimal] | None = None
+        platform_why: dict[str, str] = {}
         if retail_book is not None and platform_book is not None and not platform_book.billing.same_as(policy):
             _, usages_p = classify(event, platform_book.billing, window)
             platform_qty = {u.meter: u.quantity for u in usages_p}
+            platform_why = {u.meter: u.free_reason for u in usages_p}
             have = {u.meter for u in usages}
             usages += [u._replace(quantity=ZERO, free_reason="") for u in usages_p if u.meter not in have]
         if key is not None and new_window is not None:
@@ -222,10 +229,13 @@ class Rater:
                 if self.state.seat_counted(tenant.id, cycle, usage.meter, usage.seat_user):
                     continue
                 self.state.count_seat(tenant.id, cycle, usage.meter, usage.seat_user)
-            qty_p = usage.quantity if platform_qty is None else platform_qty.get(usage.meter, ZERO)
+            if platform_qty is None:
+                qty_p, why_p = usage.quantity, usage.free_reason
+            else:
+                qty_p, why_p = platform_qty.get(usage.meter, ZERO), platform_why.get(usage.meter, "")
             decided = usage.by_window and key is not None
-            ln = self._line(event.source, event.id, event.time, tenant, cycle, i, usage, qty_p, platform_book,
-                            retail_book, dims, key[2] if decided and key else "")  # fmt: skip
+            ln = self._line(event.source, event.id, event.time, tenant, cycle, i, usage, qty_p, why_p,
+                            platform_book, retail_book, dims, key[2] if decided and key else "")  # fmt: skip
             if decided and key is not None:
                 self.state.set_decision(key, (ln.event_source, ln.event_id, ln.line_index), ln)
             lines.append(ln)
@@ -251,55 +261,65 @@ class Rater:
         for root, cur in sorted(self.state.decisions(key).items()):
             if cur.event_time < t or cur.event_time < floor:
                 continue  # not affected, or past the horizon: the decision stands
-            reason = self._decide_again(cur, state, tenant)
-            if reason == ("" if cur.free_reason == UNPRICED else cur.free_reason):
+            reasons = self._decide_again(cur, state, tenant)
+            if reasons == (_decided(cur.free_reason), _decided(cur.free_reason_platform)):
                 continue
             if cur.line_index + 2 * CORRECTION_STEP > MAX_LINE_INDEX:
                 self.past_horizon += 1
                 continue
-            reversal, corrected = self._correct(cur, reason, tenant, why)
+            reversal, corrected = self._correct(cur, reasons, tenant, why)
             self.state.set_decision(key, root, corrected)
             self.corrections += 1
             out += [reversal, corrected]
         return out
 
-    def _paying_book(self, tenant: Tenant, at: datetime) -> PriceBook | None:
-        if tenant.reseller:
-            return self.books.select(Audience.RETAIL, at, tenant.id, tenant.reseller)
-        return self.books.select(Audience.DIRECT, at, tenant.id, None)
+    def _books_at(self, tenant: Tenant, at: datetime) -> tuple[PriceBook | None, PriceBook | None]:
+        """The platform's book (wholesale for a reseller's tenant, else direct) and the retail one (None
+        for a direct tenant) in force at `at`."""
+        reseller = tenant.reseller
+        platform = self.books.select(Audience.WHOLESALE if reseller else Audience.DIRECT, at, tenant.id, reseller)
+        retail = self.books.select(Audience.RETAIL, at, tenant.id, reseller) if reseller else None
+        return platform, retail
 
-    def _decide_again(self, cur: BillableLine, state: WindowState, tenant: Tenant) -> str:
-        """The free reason ('' when charged) of a decided message on the current windows, under the
-        WhatsApp rules of the paying party's book at the message's time."""
-        book = self._paying_book(tenant, cur.event_time)
-        rules = (book.billing if book else BillingPolicy()).whatsapp.rules
+    def _decide_again(self, cur: BillableLine, state: WindowState, tenant: Tenant) -> tuple[str, str]:
+        """The free reasons ('' when charged) of a decided message on the current windows: for the price the
+        tenant pays and for the price to platform, each under the WhatsApp rules of its own book at the
+        message's time."""
+        platform, retail = self._books_at(tenant, cur.event_time)
         category = SERVICE if cur.meter == SERVICE_METER else cur.meter.removeprefix("whatsapp.template.")
-        if category == SERVICE and not rules.charge_service_messages:  # billed under the platform's rules only
-            return "" if cur.free_reason == UNPRICED else cur.free_reason
-        return str(template_delivered(state, cur.event_time, category, rules=rules).free_reason)
 
-    def _correct(self, cur: BillableLine, reason: str, tenant: Tenant, why: str) -> tuple[BillableLine, BillableLine]:
+        def again(book: PriceBook | None, current: str) -> str:
+            rules = (book.billing if book else BillingPolicy()).whatsapp.rules
+            if category == SERVICE and not rules.charge_service_messages:  # this party does not bill them
+                return _decided(current)
+            return str(template_delivered(state, cur.event_time, category, rules=rules).free_reason)
+
+        if retail is None:  # a direct tenant: one book decides both
+            reason = again(platform, cur.free_reason)
+            return reason, reason
+        return again(retail, cur.free_reason), again(platform, cur.free_reason_platform)
+
+    def _correct(
+        self, cur: BillableLine, reasons: tuple[str, str], tenant: Tenant, why: str
+    ) -> tuple[BillableLine, BillableLine]:
         ref = line_id(cur)
         reversal = cur._replace(
             quantity=-cur.quantity, quantity_platform=-cur.quantity_platform, amount_platform=-cur.amount_platform,
             amount_reseller=-cur.amount_reseller, line_index=cur.line_index + CORRECTION_STEP,
             corrects_line_id=ref, correction_reason=why,
         )  # fmt: skip
-        if not cur.free_reason:  # it counted toward each party's tiers
-            if cur.quantity_platform:
-                self.state.add_used(tenant.id, cur.cycle_start, cur.meter, -cur.quantity_platform, platform=True)
-            if cur.quantity > 0:
-                self.state.add_used(tenant.id, cur.cycle_start, cur.meter, -cur.quantity)
-        reseller = tenant.reseller
-        platform = self.books.select(
-            Audience.WHOLESALE if reseller else Audience.DIRECT, cur.event_time, tenant.id, reseller
-        )
-        retail = self.books.select(Audience.RETAIL, cur.event_time, tenant.id, reseller) if reseller else None
+        # it counted toward each party's tiers where that party charged it
+        if not cur.free_reason_platform and cur.quantity_platform:
+            self.state.add_used(tenant.id, cur.cycle_start, cur.meter, -cur.quantity_platform, platform=True)
+        if not cur.free_reason and cur.quantity > 0:
+            self.state.add_used(tenant.id, cur.cycle_start, cur.meter, -cur.quantity)
+        platform, retail = self._books_at(tenant, cur.event_time)
+        reason, reason_p = reasons
         usage = Usage(cur.meter, cur.quantity, cur.unit, reason, cur.country or None, cur.conversation or None)
         dims = (cur.channel, cur.account, cur.billing_unit, cur.user_id, cur.team, cur.queue, cur.bot_id, cur.campaign)
         corrected = self._line(
             cur.event_source, cur.event_id, cur.event_time, tenant, cur.cycle_start,
-            cur.line_index + 2 * CORRECTION_STEP, usage, cur.quantity_platform, platform, retail, dims,
+            cur.line_index + 2 * CORRECTION_STEP, usage, cur.quantity_platform, reason_p, platform, retail, dims,
         )._replace(conversation=cur.conversation, corrects_line_id=ref, correction_reason=why)  # fmt: skip
         return reversal, corrected
 
@@ -330,39 +350,44 @@ class Rater:
         index: int,
         usage: Usage,
         quantity_p: Decimal,
+        why_p: str,
         platform: PriceBook | None,
         retail: PriceBook | None,
         dims: tuple[str, str, str, str, str, str, str, str],
         conversation: str = "",
     ) -> BillableLine:
-        charged = not usage.free_reason and (usage.quantity > 0 or quantity_p > 0)
+        """One line: each party's amount on its own quantity and free decision (`usage.free_reason` for the
+        price the tenant pays, `why_p` for the price to platform)."""
+        charged_r = not usage.free_reason and usage.quantity > 0
+        charged_p = not why_p and quantity_p > 0
         if platform is not None and usage.meter not in platform.prices:  # a tenant's table lacks it: the general book
             audience = Audience.WHOLESALE if tenant.reseller else Audience.DIRECT
             platform = self.books.select(audience, at, tenant.id, tenant.reseller, usage.meter)
         if retail is not None and usage.meter not in retail.prices:
             retail = self.books.select(Audience.RETAIL, at, tenant.id, tenant.reseller, usage.meter)
-        if charged and is_billable(usage.meter):
+        if (charged_r or charged_p) and is_billable(usage.meter):
             priced_p = platform is not None and usage.meter in platform.prices
             priced_r = retail is not None and usage.meter in retail.prices
             if not priced_p:
                 self.unpriced[(usage.meter, "platform")] += 1
             if tenant.reseller and not priced_r:
                 self.unpriced[(usage.meter, "reseller")] += 1
-            if not priced_p and not priced_r:
-                usage, charged = usage._replace(free_reason=UNPRICED), False  # never a silent 0
-        if not charged:
-            amount_p = amount_r = ZERO
-        else:
-            # tiers: each party's running quantity in the cycle under its own settings
+            if not priced_p and not priced_r:  # never a silent 0
+                if charged_r:
+                    usage = usage._replace(free_reason=UNPRICED)
+                if charged_p:
+                    why_p = UNPRICED
+                charged_r = charged_p = False
+        # tiers: each party's running quantity in the cycle under its own settings
+        amount_p = amount_r = ZERO
+        if charged_p:
             before_p = self.state.used(tenant.id, cycle, usage.meter, platform=True)
-            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p) if quantity_p else ZERO
-            if quantity_p:
-                self.state.add_used(tenant.id, cycle, usage.meter, quantity_p, platform=True)
-            amount_r = ZERO
-            if usage.quantity > 0:
-                before_r = self.state.used(tenant.id, cycle, usage.meter)
-                amount_r = self._amount(retail, usage, before_r)
-                self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
+            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p)
+            self.state.add_used(tenant.id, cycle, usage.meter, quantity_p, platform=True)
+        if charged_r:
+            before_r = self.state.used(tenant.id, cycle, usage.meter)
+            amount_r = self._amount(retail, usage, before_r)
+            self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
         return BillableLine(
             tenant.id, tenant.reseller or "", usage.meter, usage.quantity, usage.unit, source, event_id, index,
@@ -370,7 +395,7 @@ class Rater:
             campaign,
             amount_p, platform.currency if platform else "", platform.label if platform else "",
             amount_r, retail.currency if retail else "", retail.label if retail else "",
-            str(usage.free_reason), quantity_p, conversation,
+            str(usage.free_reason), quantity_p, conversation, free_reason_platform=why_p,
         )  # fmt: skip
 
     @staticmethod
@@ -384,6 +409,11 @@ class Rater:
         if usage.connection:
             amount += price.connection_fee
         return line_amount(amount)
+
+
+def _decided(reason: str) -> str:
+    """A stored free reason as a decision: an unpriced line was charged (no book priced it)."""
+    return "" if reason == UNPRICED else reason
 
 
 def rate_all(events: Iterable[UsageEvent], books: PriceBooks, directory: Directory) -> list[BillableLine]:

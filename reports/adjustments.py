@@ -70,9 +70,9 @@ class Adjustment:
 _USAGE = (
     "SELECT tenant_id, cycle_start, reseller_id, meter, book_platform, book_reseller, currency_platform, "
     "currency_reseller, "
-    "sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason = ''), sum(amount_platform), "
+    "sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason_platform = ''), sum(amount_platform), "
     "sum(amount_reseller), "
-    "countIf(free_reason = '' AND quantity_platform > 0 AND match(meter, '^voice[.].+[.]seconds$')), "
+    "countIf(free_reason_platform = '' AND quantity_platform > 0 AND match(meter, '^voice[.].+[.]seconds$')), "
     "countIf(free_reason = '' AND quantity > 0 AND match(meter, '^voice[.].+[.]seconds$')) "
     "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND cycle_start IN %(cs)s{only} "
     "GROUP BY tenant_id, cycle_start, reseller_id, meter, book_platform, book_reseller, currency_platform, "

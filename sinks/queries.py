@@ -75,8 +75,8 @@ def stored_keys(db: str, keys: Sequence[tuple[str, str, str]], since: datetime) 
 
 def cycle_usage(db: str, tenant: str, cycle: date) -> Query:
     return (
-        f"SELECT meter, sum(quantity), sum(quantity_platform) "
-        f"FROM {db}.{BILLABLE_LINES.name} WHERE tenant_id = %(t)s AND cycle_start = %(c)s AND free_reason = '' "
+        "SELECT meter, sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason_platform = '') "
+        f"FROM {db}.{BILLABLE_LINES.name} WHERE tenant_id = %(t)s AND cycle_start = %(c)s "
         "GROUP BY meter",
         {"t": tenant, "c": cycle},
     )  # reversals of WhatsApp decisions carry negative quantities: they count too

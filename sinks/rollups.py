@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from omnimeter.sinks.base import Store
+from omnimeter.sinks.tables import LINES_IN_EFFECT
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ DIMS = (
     "queue", "bot_id", "free_reason", "currency_platform", "currency_reseller",
 )  # fmt: skip
 _DIMS = ", ".join(DIMS)
-_FROM_LINES = "count() AS lines, sum(quantity), sum(amount_platform), sum(amount_reseller), max(event_time)"
+_FROM_LINES = f"{LINES_IN_EFFECT} AS lines, sum(quantity), sum(amount_platform), sum(amount_reseller), max(event_time)"
 _FROM_ROLLUP = "sum(lines), sum(quantity), sum(amount_platform), sum(amount_reseller), max(newest_event)"
 _VALUES = "lines, quantity, amount_platform, amount_reseller, newest_event"
 _MINUTE = f"({_DIMS}, bucket, {_VALUES}, version)"

@@ -72,6 +72,9 @@ DUPLICATE_EVENTS = Table(
     "seen_at",
 )
 # A line's row: the line's own fields, then where its event was read from and when it was rated.
+# billable_lines rows that count as lines in effect: a corrected WhatsApp decision counts once (its
+# reversal -1, its corrected line +1), so line counts do not grow with corrections.
+LINES_IN_EFFECT = "sum(if(corrects_line_id != '' AND quantity < 0, -1, 1))"
 BILLABLE_LINES = Table("billable_lines", (*BillableLine._fields, *SOURCE_COLUMNS, "rated_at"), "event_time")
 REFERENCE_VERSIONS = Table("reference_versions", ("kind", "version", "applied_at", "source"))
 DIM_ENTITIES = Table(

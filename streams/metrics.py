@@ -86,7 +86,14 @@ class WorkerMetrics:
         self.rollup_refresh_failures = Counter(
             "omnimeter_rollup_refresh_failures_total", "Failed rollup refreshes (each is retried)", registry=r
         )
-        self.sink_rows = Counter("omnimeter_sink_rows_total", "Rows inserted into ClickHouse", ["table"], registry=r)
+        self.sink_rows = Counter(
+            "omnimeter_sink_rows_total",
+            # the server does not say when it deduplicated a block (written_rows counts it either way)
+            "Rows sent in inserts that succeeded; a block retried after an unknown outcome counts again even when "
+            "the server deduplicates it (its rows are stored once: count the table for exact figures)",
+            ["table"],
+            registry=r,
+        )
         self.insert_seconds = Histogram(
             "omnimeter_sink_insert_duration_seconds",
             "Duration of one insert",

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from omnimeter.sinks.clickhouse import ClickHouseStore
+from omnimeter.sinks.tables import LINES_IN_EFFECT
 from omnimeter.streams.kafka_admin import group_lag
 from omnimeter.streams.kafka_clients import Kafka
 
@@ -119,7 +120,7 @@ def rollups(store: ClickHouseStore, start: datetime | None, end: datetime | None
     lines = {
         (t, m): (n, q, a, r)
         for t, m, n, q, a, r in store.query_rows(
-            f"SELECT tenant_id, meter, count(), {sums} FROM {db}.billable_lines "
+            f"SELECT tenant_id, meter, {LINES_IN_EFFECT}, {sums} FROM {db}.billable_lines "
             f"WHERE {_range('event_time', start, end)} GROUP BY tenant_id, meter",
             p,
         )
@@ -140,7 +141,8 @@ def rollups(store: ClickHouseStore, start: datetime | None, end: datetime | None
             want = {
                 (t, m): (n, q, a, r)
                 for t, m, n, q, a, r in store.query_rows(
-                    f"SELECT tenant_id, meter, count(), {sums} FROM {db}.billable_lines GROUP BY tenant_id, meter"
+                    f"SELECT tenant_id, meter, {LINES_IN_EFFECT}, {sums} FROM {db}.billable_lines "
+                    "GROUP BY tenant_id, meter"
                 )
             }
         for key in sorted(set(want) | set(got)):

@@ -58,26 +58,30 @@ H = timedelta(hours=1)
 CHAT = {"channel": "whatsapp", "account": "+5215550001", "contact": "+5215559999"}
 
 
-def customer(n: int, at: datetime, entry_point: str | None = None, contact: str = CHAT["contact"]) -> UsageEvent:
+def customer(
+    n: int, at: datetime, entry_point: str | None = None, contact: str = CHAT["contact"], tenant: str = "direct"
+) -> UsageEvent:
     data: dict[str, Any] = {**CHAT, "contact": contact, **({"entry_point": entry_point} if entry_point else {})}
-    return event("direct", "message.received", data, n, at)
+    return event(tenant, "message.received", data, n, at)
 
 
-def template(n: int, at: datetime, category: str, contact: str = CHAT["contact"]) -> list[UsageEvent]:
+def template(
+    n: int, at: datetime, category: str, contact: str = CHAT["contact"], tenant: str = "direct"
+) -> list[UsageEvent]:
     """A template sent and delivered at `at`."""
     data = {**CHAT, "contact": contact, "sender_kind": "system", "template": {"name": f"t{n}", "category": category}}
     return [
-        event("direct", "message.sent", data, n, at),
-        event("direct", "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
+        event(tenant, "message.sent", data, n, at),
+        event(tenant, "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
     ]
 
 
-def reply(n: int, at: datetime, contact: str = CHAT["contact"]) -> list[UsageEvent]:
+def reply(n: int, at: datetime, contact: str = CHAT["contact"], tenant: str = "direct") -> list[UsageEvent]:
     """A free-form (service) answer sent and delivered at `at`."""
     data = {**CHAT, "contact": contact, "sender_kind": "operator"}
     return [
-        event("direct", "message.sent", data, n, at),
-        event("direct", "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
+        event(tenant, "message.sent", data, n, at),
+        event(tenant, "message.delivered", {**data, "message_id": f"m{n}"}, n + 1, at),
     ]
 
 
@@ -255,3 +259,73 @@ def test_omnimeter_rate_gives_the_same_totals_for_the_file_in_any_order(tmp_path
     assert charged["whatsapp.service.messages"] == "1"
     lines = sum(Decimal(ln["amount_platform"]) for ln in out["reversed"]["lines"])
     assert lines == Decimal("0.008")  # the November service reply and utility template, 0.0040 each
+
+
+# A reseller's tenant whose two books follow different WhatsApp rules: each price is decided under its own
+# book's rules (issue 14 point 4). Prices in whole cents so that every cycle charge is visible.
+WHOLESALE = {"whatsapp.template.utility": {"unit": "0.04"}, "whatsapp.service.messages": {"unit": "0.04"}}
+RETAIL = {"whatsapp.template.utility": {"unit": "0.06"}, "whatsapp.service.messages": {"unit": "0.06"}}
+
+
+def party_totals(lines: list[BillableLine], price_books: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    """Price to platform and price to reseller per WhatsApp meter (cycle charges)."""
+    return {
+        t.meter: (t.amount_platform, t.amount_reseller)
+        for t in totals(lines, price_books)
+        if t.meter.startswith(("whatsapp.template.", "whatsapp.service."))
+    }
+
+
+def conversation(tenant: str = "sub") -> list[UsageEvent]:
+    """November 2026: customer message 09:00, service reply 09:05, utility template 10:00 (in the window)."""
+    return [
+        customer(1, NOVEMBER + 9 * H, tenant=tenant),
+        *reply(2, NOVEMBER + 9 * H + timedelta(minutes=5), tenant=tenant),
+        *template(4, NOVEMBER + 10 * H, "utility", tenant=tenant),
+    ]
+
+
+def test_wholesale_on_the_2026_10_rules_and_retail_on_the_2025_rules_each_decide_their_own_price() -> None:
+    # Wholesale (2026-10-01 rules): the service reply costs 0.04 and the utility template in the window 0.04,
+    # so the reseller pays the platform 0.08. Retail (2025-07-01 rules): the reply is not billed and the
+    # template is free in the customer-service window: the tenant pays the reseller 0.00.
+    b = books(book("wholesale", WHOLESALE, RULES_2026_10), book("retail", RETAIL))
+    events = conversation()
+    for order in itertools.permutations([events[0], events[1:3], events[3:5]]):
+        flat = [e for part in order for e in (part if isinstance(part, list) else [part])]
+        lines = rate(flat, b)
+        assert party_totals(lines, b) == {
+            "whatsapp.service.messages": (Decimal("0.04"), Decimal("0.00")),
+            "whatsapp.template.utility": (Decimal("0.04"), Decimal("0.00")),
+        }, order
+    (util,) = [ln for ln in rate(events, b) if ln.meter == "whatsapp.template.utility"]
+    assert (util.free_reason, util.free_reason_platform) == ("customer_service_window", "")
+    assert (util.amount_platform, util.amount_reseller) == (Decimal("0.04"), Decimal(0))
+
+
+def test_wholesale_on_the_2025_rules_and_retail_on_the_2026_10_rules() -> None:
+    # The other way round: the platform charges nothing (reply not billed, template free in the window);
+    # the reseller charges the reply 0.06 and the template 0.06.
+    b = books(book("wholesale", WHOLESALE), book("retail", RETAIL, RULES_2026_10))
+    events = conversation()
+    for order in itertools.permutations([events[0], events[1:3], events[3:5]]):
+        flat = [e for part in order for e in (part if isinstance(part, list) else [part])]
+        assert party_totals(rate(flat, b), b) == {
+            "whatsapp.service.messages": (Decimal("0.00"), Decimal("0.06")),
+            "whatsapp.template.utility": (Decimal("0.00"), Decimal("0.06")),
+        }, order
+
+
+def test_a_late_customer_message_corrects_only_the_party_whose_rules_it_changes() -> None:
+    # The template is rated first (charged by both), then the customer message timed before it arrives:
+    # under the retail 2025 rules the template becomes free, under the wholesale 2026-10 rules it stays
+    # charged. The reversal takes back both prices, the corrected line charges the platform 0.04 again.
+    b = books(book("wholesale", WHOLESALE, RULES_2026_10), book("retail", RETAIL))
+    late = customer(1, NOVEMBER + 9 * H, tenant="sub")
+    lines = rate([*template(4, NOVEMBER + 10 * H, "utility", tenant="sub"), late], b)
+    first, reversal, corrected = [ln for ln in lines if ln.meter == "whatsapp.template.utility"]
+    assert (first.amount_platform, first.amount_reseller) == (Decimal("0.04"), Decimal("0.06"))
+    assert (reversal.amount_platform, reversal.amount_reseller) == (Decimal("-0.04"), Decimal("-0.06"))
+    assert (corrected.amount_platform, corrected.amount_reseller) == (Decimal("0.04"), Decimal(0))
+    assert (corrected.free_reason, corrected.free_reason_platform) == ("customer_service_window", "")
+    assert party_totals(lines, b) == {"whatsapp.template.utility": (Decimal("0.04"), Decimal("0.00"))}

@@ -44,17 +44,20 @@ RETAIL = {**PRICES, "sms.outbound.segments": {"model": "graduated", "tiers": TIE
           "whatsapp.template.marketing": {"model": "package", "package_size": 2, "package_price": "0.04"}}  # fmt: skip
 RULES_2026_10 = {"whatsapp": {"free_in_service_window": [], "charge_service_messages": True}}
 SWITCH = (AT + timedelta(days=1)).isoformat()
+RETAIL_SWITCH = (AT + timedelta(days=2)).isoformat()  # on day 1 the wholesale and retail rules differ
 
 
-def versions(audience: str, prices: dict[str, object], billing: dict[str, object]) -> list[dict[str, object]]:
-    """A book under the 2025-07-01 WhatsApp rules, and its version of day 1 under the 2026-10-01 rules."""
+def versions(
+    audience: str, prices: dict[str, object], billing: dict[str, object], switch: str = SWITCH
+) -> list[dict[str, object]]:
+    """A book under the 2025-07-01 WhatsApp rules, and its version from `switch` under the 2026-10-01 rules."""
     first = book(audience, prices, billing)
-    return [first, {**first, "version": "2", "effective_from": SWITCH, "billing": {**billing, **RULES_2026_10}}]
+    return [first, {**first, "version": "2", "effective_from": switch, "billing": {**billing, **RULES_2026_10}}]
 
 
 BOOKS = books(
     *versions("direct", PRICES, {}), *versions("wholesale", PRICES, {"voice_increment": "1/1"}),
-    *versions("retail", RETAIL, {}),
+    *versions("retail", RETAIL, {}, RETAIL_SWITCH),
 )  # fmt: skip
 
 

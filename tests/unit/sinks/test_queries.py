@@ -50,8 +50,8 @@ def test_stored_keys() -> None:
 
 def test_cycle_usage_and_seats() -> None:
     assert queries.cycle_usage("db", "t1", date(2026, 11, 5)) == (
-        "SELECT meter, sum(quantity), sum(quantity_platform) "
-        "FROM db.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s AND free_reason = '' "
+        "SELECT meter, sumIf(quantity, free_reason = ''), sumIf(quantity_platform, free_reason_platform = '') "
+        "FROM db.billable_lines WHERE tenant_id = %(t)s AND cycle_start = %(c)s "
         "GROUP BY meter",
         {"t": "t1", "c": date(2026, 11, 5)},
     )
