@@ -50,6 +50,7 @@ class Audience(StrEnum):
     DIRECT = "direct"
     WHOLESALE = "wholesale"
     RETAIL = "retail"
+    COST = "cost"  # what a supplier (Meta, an SMS aggregator, a voice carrier) charges the platform
 
 
 class BilledOn(StrEnum):
@@ -219,6 +220,10 @@ class PriceBook(_Model):
             raise ValueError(f"{self.audience.value} books belong to the platform, not {self.party!r}")
         if self.audience is Audience.RETAIL and self.party == "platform":
             raise ValueError("retail books belong to a reseller: set party to the reseller id")
+        if self.audience is Audience.COST and self.party == "platform":
+            raise ValueError("cost books belong to a supplier: set party to the supplier id (e.g. meta)")
+        if self.audience is Audience.COST and (self.tenants or self.resellers):
+            raise ValueError("cost books price what a supplier charges the platform: no tenants or resellers")
         return self
 
     @property
@@ -253,6 +258,27 @@ class PriceBooks(_Model):
                     return book
                 first = first or book
         return first
+
+    def select_cost(self, at: datetime, channel: str, supplier: str | None = None) -> PriceBook | None:
+        """The cost book of what a `channel` event costs the platform at `at`: the supplier's book in
+        effect (latest effective_from <= at) that prices a meter of the channel; without a supplier on the
+        event, the first supplier (by id) with such a book. None: no cost book prices the channel."""
+        for book in self._cost_candidates(channel):
+            if book.effective_from <= at and (supplier is None or book.party == supplier):
+                return book
+        return None
+
+    def _cost_candidates(self, channel: str) -> tuple[PriceBook, ...]:
+        cache: dict[str, tuple[PriceBook, ...]] = self.__dict__.setdefault("_cost", {})
+        found = cache.get(channel)
+        if found is None:
+            prefix = f"{channel}."
+            mine = [
+                b for b in self.books if b.audience is Audience.COST and any(m.startswith(prefix) for m in b.prices)
+            ]
+            # by supplier id, then the latest version first
+            found = cache[channel] = tuple(sorted(mine, key=lambda b: (b.party, -b.effective_from.timestamp())))
+        return found
 
     def _candidates(self, audience: Audience, tenant: str, reseller: str | None) -> tuple[PriceBook, ...]:
         """The books that may price this party's usage, best first (tenant-specific, then the latest

@@ -145,3 +145,45 @@ def _usage(group: list[BillableLine], platform: bool) -> list[BookUsage]:
                 a[2] += 1
         a[1] += ln.amount_platform if platform else ln.amount_reseller
     return [BookUsage(label, q, amount, int(conn), int(un)) for label, (q, amount, conn, un) in sorted(acc.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class CostCharge:
+    """What a (tenant, cycle, meter) cost the platform in one currency: its suppliers' cycle charge (each
+    cost book's charge model on the cycle's charged supplier quantity, provider-reported prices summed)."""
+
+    tenant_id: str
+    reseller_id: str
+    cycle_start: date
+    meter: str
+    cost: PartyCharge
+
+
+def cycle_costs(lines: Iterable[BillableLine], price_books: PriceBooks) -> list[CostCharge]:
+    """The cost of every (tenant, cycle, meter, cost currency) of `lines` that carry a cost. Like the
+    prices, a function of the set of lines, not of their order."""
+    books = {b.label: b for b in price_books.books}
+    groups: dict[tuple[str, date, str, str], list[BillableLine]] = {}
+    for ln in lines:
+        if ln.cost_source:
+            groups.setdefault((ln.tenant_id, ln.cycle_start, ln.meter, ln.cost_currency), []).append(ln)
+    out = []
+    for (tenant, cycle, meter, currency), group in sorted(groups.items()):
+        reseller = next((ln.reseller_id for ln in group if ln.reseller_id), "")
+        out.append(CostCharge(tenant, reseller, cycle, meter, party_charge(meter, cost_usage(group), books, currency)))
+    return out
+
+
+def cost_usage(group: Iterable[BillableLine]) -> list[BookUsage]:
+    """The supplier usage of lines of one meter: per cost book, the charged supplier quantity; lines whose
+    price the provider reported count as already priced (no book: their amounts are summed)."""
+    acc: dict[str, list[Decimal]] = {}
+    for ln in group:
+        by_book = ln.cost_source != "provider"
+        a = acc.setdefault(ln.cost_book if by_book else "", [ZERO, ZERO, ZERO])
+        if by_book and not ln.free_reason_cost:
+            a[0] += ln.quantity_cost
+            if ln.meter.startswith("voice.") and ln.meter.endswith(".seconds") and ln.quantity_cost > 0:
+                a[2] += 1
+        a[1] += ln.cost_amount
+    return [BookUsage(label, q, amount, int(conn)) for label, (q, amount, conn) in sorted(acc.items())]

@@ -81,8 +81,19 @@ class BillableLine(NamedTuple):
     # against delivered). Equal to `free_reason` when both books bill alike. Cycle charges of price to
     # platform count the lines this leaves charged.
     free_reason_platform: str = ""
+    # What the line costs the platform (issue 19): the supplier's quantity under its cost book's settings
+    # (a carrier's 60/6 against a customer's 1/1), the amount (a provider-reported price wins over the
+    # cost book), its currency and book, where the amount came from ('provider', 'book'; '' when no cost
+    # book prices the meter) and why the supplier does not charge it ('' when it does).
+    quantity_cost: Decimal = Decimal(0)
+    cost_amount: Decimal = Decimal(0)
+    cost_currency: str = ""
+    cost_book: str = ""
+    cost_source: str = ""
+    free_reason_cost: str = ""
 
 
+PROVIDER, BOOK = "provider", "book"  # where a line's cost amount came from
 CORRECTION_STEP = 100  # a correction's line_index: the corrected line's + 100 (reversal) and + 200 (new line)
 MAX_LINE_INDEX = 65_535  # billable_lines.line_index is a UInt16
 ConversationKey = tuple[str, str, str]
@@ -171,6 +182,19 @@ def is_late(event: UsageEvent, state: WindowState) -> bool:
     return False
 
 
+class Cost(NamedTuple):
+    """What rating knows of a line's cost before pricing it: the supplier's quantity and free decision,
+    its cost book, and a provider-reported price (for the event's first billable line only)."""
+
+    quantity: Decimal
+    free_reason: str
+    book: PriceBook | None
+    provider: tuple[Decimal, str] | None = None  # (amount, currency)
+
+
+NO_COST = Cost(ZERO, "", None)
+
+
 class UnknownTenant(Exception):
     """The event's tenant is not in the directory."""
 
@@ -181,6 +205,8 @@ class Rater:
         self.directory = directory
         self.state = state
         self.roles = (directory.roles() | books.seat_roles()) if books is not None else directory.roles()
+        self.has_costs = books is not None and any(bk.audience is Audience.COST for bk in books.books)
+        self.by_label = {bk.label: bk for bk in books.books} if books is not None else {}
         # (meter, party) of charged lines of billable meters that the party's book does not price
         self.unpriced: Counter[tuple[str, str]] = Counter()
         self.corrections = 0  # WhatsApp decisions corrected (a reversal and a corrected line each)
@@ -215,6 +241,7 @@ class Rater:
             platform_why = {u.meter: u.free_reason for u in usages_p}
             have = {u.meter for u in usages}
             usages += [u._replace(quantity=ZERO, free_reason="") for u in usages_p if u.meter not in have]
+        costs = self._costs(event, policy, window, usages) if self.has_costs else None
         if key is not None and new_window is not None:
             self.state.set_window(key, new_window)
         cycle = cycle_of(event.time, tenant.signup, tenant.cycle, tenant.timezone).start.date()
@@ -234,8 +261,9 @@ class Rater:
             else:
                 qty_p, why_p = platform_qty.get(usage.meter, ZERO), platform_why.get(usage.meter, "")
             decided = usage.by_window and key is not None
+            cost = NO_COST if costs is None else costs.get(usage.meter, NO_COST)
             ln = self._line(event.source, event.id, event.time, tenant, cycle, i, usage, qty_p, why_p,
-                            platform_book, retail_book, dims, key[2] if decided and key else "")  # fmt: skip
+                            platform_book, retail_book, dims, key[2] if decided and key else "", cost)  # fmt: skip
             if decided and key is not None:
                 self.state.set_decision(key, (ln.event_source, ln.event_id, ln.line_index), ln)
             lines.append(ln)
@@ -244,6 +272,32 @@ class Rater:
             if state is not None:
                 lines += self._corrections(event, key, state, tenant)
         return lines
+
+    def _costs(
+        self, event: UsageEvent, policy: BillingPolicy, window: WindowState | None, usages: list[Usage]
+    ) -> dict[str, Cost] | None:
+        """Each meter's cost inputs for `event` (None: no cost book prices its channel and no price was
+        reported). The supplier's quantities come from its cost book's settings; a meter only the supplier
+        bills (an SMS aggregator billing on sent where the books bill on delivered) is added to `usages`
+        with quantity 0 for both parties."""
+        d = event.data
+        supplier = data_field(d, "supplier")
+        book = self.books.select_cost(event.time, event.channel, str(supplier) if supplier else None)
+        reported = data_field(d, "provider_price")
+        if book is None and reported is None:
+            return None
+        if book is None or book.billing.same_as(policy):
+            cost_usages = usages
+        else:
+            _, cost_usages = classify(event, book.billing, window)
+            have = {u.meter for u in usages}
+            usages += [u._replace(quantity=ZERO, free_reason="") for u in cost_usages if u.meter not in have]
+        out = {u.meter: Cost(u.quantity, u.free_reason, book) for u in cost_usages}
+        if reported is not None:  # the provider's price is the cost of the event's first billable line
+            first = next((u.meter for u in cost_usages if is_billable(u.meter)), None)
+            if first is not None:
+                out[first] = out[first]._replace(provider=(Decimal(reported.amount), reported.currency))
+        return out
 
     def _corrections(
         self, event: UsageEvent, key: ConversationKey, state: WindowState, tenant: Tenant
@@ -262,7 +316,7 @@ class Rater:
             if cur.event_time < t or cur.event_time < floor:
                 continue  # not affected, or past the horizon: the decision stands
             reasons = self._decide_again(cur, state, tenant)
-            if reasons == (_decided(cur.free_reason), _decided(cur.free_reason_platform)):
+            if reasons == (_decided(cur.free_reason), _decided(cur.free_reason_platform), cur.free_reason_cost):
                 continue
             if cur.line_index + 2 * CORRECTION_STEP > MAX_LINE_INDEX:
                 self.past_horizon += 1
@@ -281,10 +335,10 @@ class Rater:
         retail = self.books.select(Audience.RETAIL, at, tenant.id, reseller) if reseller else None
         return platform, retail
 
-    def _decide_again(self, cur: BillableLine, state: WindowState, tenant: Tenant) -> tuple[str, str]:
+    def _decide_again(self, cur: BillableLine, state: WindowState, tenant: Tenant) -> tuple[str, str, str]:
         """The free reasons ('' when charged) of a decided message on the current windows: for the price the
-        tenant pays and for the price to platform, each under the WhatsApp rules of its own book at the
-        message's time."""
+        tenant pays, for the price to platform and for its cost (the supplier's), each under the WhatsApp
+        rules of its own book at the message's time."""
         platform, retail = self._books_at(tenant, cur.event_time)
         category = SERVICE if cur.meter == SERVICE_METER else cur.meter.removeprefix("whatsapp.template.")
 
@@ -294,18 +348,21 @@ class Rater:
                 return _decided(current)
             return str(template_delivered(state, cur.event_time, category, rules=rules).free_reason)
 
-        if retail is None:  # a direct tenant: one book decides both
+        cost_book = self.by_label.get(cur.cost_book)
+        cost = again(cost_book, cur.free_reason_cost) if cost_book is not None else cur.free_reason_cost
+        if retail is None:  # a direct tenant: one book decides both prices
             reason = again(platform, cur.free_reason)
-            return reason, reason
-        return again(retail, cur.free_reason), again(platform, cur.free_reason_platform)
+            return reason, reason, cost
+        return again(retail, cur.free_reason), again(platform, cur.free_reason_platform), cost
 
     def _correct(
-        self, cur: BillableLine, reasons: tuple[str, str], tenant: Tenant, why: str
+        self, cur: BillableLine, reasons: tuple[str, str, str], tenant: Tenant, why: str
     ) -> tuple[BillableLine, BillableLine]:
         ref = line_id(cur)
         reversal = cur._replace(
             quantity=-cur.quantity, quantity_platform=-cur.quantity_platform, amount_platform=-cur.amount_platform,
             amount_reseller=-cur.amount_reseller, line_index=cur.line_index + CORRECTION_STEP,
+            quantity_cost=-cur.quantity_cost, cost_amount=-cur.cost_amount,
             corrects_line_id=ref, correction_reason=why,
         )  # fmt: skip
         # it counted toward each party's tiers where that party charged it
@@ -314,12 +371,15 @@ class Rater:
         if not cur.free_reason and cur.quantity > 0:
             self.state.add_used(tenant.id, cur.cycle_start, cur.meter, -cur.quantity)
         platform, retail = self._books_at(tenant, cur.event_time)
-        reason, reason_p = reasons
+        reason, reason_p, reason_c = reasons
         usage = Usage(cur.meter, cur.quantity, cur.unit, reason, cur.country or None, cur.conversation or None)
         dims = (cur.channel, cur.account, cur.billing_unit, cur.user_id, cur.team, cur.queue, cur.bot_id, cur.campaign)
+        provider = (cur.cost_amount, cur.cost_currency) if cur.cost_source == PROVIDER else None
+        cost = Cost(cur.quantity_cost, reason_c, self.by_label.get(cur.cost_book), provider)
         corrected = self._line(
             cur.event_source, cur.event_id, cur.event_time, tenant, cur.cycle_start,
             cur.line_index + 2 * CORRECTION_STEP, usage, cur.quantity_platform, reason_p, platform, retail, dims,
+            "", cost,
         )._replace(conversation=cur.conversation, corrects_line_id=ref, correction_reason=why)  # fmt: skip
         return reversal, corrected
 
@@ -355,6 +415,7 @@ class Rater:
         retail: PriceBook | None,
         dims: tuple[str, str, str, str, str, str, str, str],
         conversation: str = "",
+        cost: Cost = NO_COST,
     ) -> BillableLine:
         """One line: each party's amount on its own quantity and free decision (`usage.free_reason` for the
         price the tenant pays, `why_p` for the price to platform)."""
@@ -389,14 +450,37 @@ class Rater:
             amount_r = self._amount(retail, usage, before_r)
             self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
+        cost_amount, cost_currency, cost_label, cost_source = self._cost(cost, usage)
         return BillableLine(
             tenant.id, tenant.reseller or "", usage.meter, usage.quantity, usage.unit, source, event_id, index,
             at, cycle, channel, usage.country or "", account, billing_unit, user_id, team, queue, bot_id,
             campaign,
             amount_p, platform.currency if platform else "", platform.label if platform else "",
             amount_r, retail.currency if retail else "", retail.label if retail else "",
-            str(usage.free_reason), quantity_p, conversation, free_reason_platform=why_p,
+            str(usage.free_reason), quantity_p, conversation, "", "", why_p,
+            cost.quantity, cost_amount, cost_currency, cost_label, cost_source, cost.free_reason,
         )  # fmt: skip
+
+    @staticmethod
+    def _cost(cost: Cost, usage: Usage) -> tuple[Decimal, str, str, str]:
+        """A line's cost amount, currency, book label and source: the provider's price when reported, else
+        the cost book's price of the supplier's quantity (0 when the supplier's rules make it free)."""
+        book = cost.book
+        if cost.provider is not None:
+            amount, currency = cost.provider
+            return line_amount(amount), currency, "", PROVIDER
+        if book is None:
+            return ZERO, "", "", ""
+        price = book.prices.get(usage.meter)
+        if price is None:
+            return ZERO, "", "", ""
+        if cost.free_reason or cost.quantity <= 0:
+            return ZERO, book.currency, book.label, BOOK
+        # per line from zero: a supplier's tiers run over all its traffic; the cycle charge applies them
+        amount = price.charge(usage.country, usage.number).marginal(ZERO, cost.quantity)
+        if usage.connection:
+            amount += price.connection_fee
+        return line_amount(amount), book.currency, book.label, BOOK
 
     @staticmethod
     def _amount(book: PriceBook | None, usage: Usage, before: Decimal) -> Decimal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from omnimeter.reports import cost_reports, cycle_report, reseller_report, usage_reports
+from omnimeter.reports import cost_reports, cycle_report, margin_report, reseller_report, usage_reports
 from omnimeter.reports.model import Context, Report, Request
 from omnimeter.reports.period import GroupBy, Period, PeriodError, resolve
 from omnimeter.reports.query import Agg, newest
@@ -25,6 +25,11 @@ REPORTS: dict[str, tuple[Builder, str]] = {
     "billing-units": (cost_reports.billing_units, "Usage and cost per billing unit"),
     "allocation": (cost_reports.allocation, "Split an amount across cost centers by their share of a meter"),
     "cycle": (cycle_report.cycle, "Billing cycle: commitments, estimated charges, carrier credit, carry-over"),
+    "margin": (
+        margin_report.margin,
+        "Platform only: gross margin (price to platform - cost) per tenant, reseller, "
+        "service, destination and cycle; negative-margin lines",
+    ),
 }
 
 

@@ -7,6 +7,9 @@
 | tenant T, direct         | T                       | T's (what it pays)   | -                 | all but resellers |
 | tenant T, of a reseller  | T                       | never                | T's (what it pays)| all but resellers |
 
+Cost (what suppliers charge the platform) and the platform's gross margin are the platform's alone: the
+`margin` report is read by the platform scope only, and no other report carries a cost column.
+
 Inside a scope, a role narrows the reports (the contact-center seed's billing roles): `billing_admin` and
 `billing_viewer` read every report of the scope; `billing_units_viewer` and `billing_units_editor` read
 `billing-units` and `allocation` only (no endpoint edits billing units yet: the editor role is reserved).
@@ -47,6 +50,7 @@ class Role(StrEnum):
 
 
 UNIT_REPORTS = frozenset({"billing-units", "allocation"})
+PLATFORM_REPORTS = frozenset({"margin"})  # cost and the platform's margin
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Scope:
     def may_read(self, report: str) -> bool:
         """The reports this scope and role may read (see the table above)."""
         if report == "resellers" and self.kind is Kind.TENANT:
+            return False
+        if report in PLATFORM_REPORTS and self.kind is not Kind.PLATFORM:
             return False
         if self.role in (Role.BILLING_UNITS_VIEWER, Role.BILLING_UNITS_EDITOR):
             return report in UNIT_REPORTS

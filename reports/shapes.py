@@ -58,6 +58,17 @@ SHAPES: dict[str, dict[str, str]] = {
         "allocation": "center:s usage:d share_percent:p amount:d currency:s",
         "basis": "by:s meter:s amount:d currency:s attributed_usage:d unattributed_usage:d",
     },
+    "margin": {
+        "by_tenant": "tenant_id:s reseller_id:s price_platform:d cost:d margin:d margin_percent:p negative_lines:i "
+        "other_currency_lines:i currency:s",
+        "by_reseller": "reseller_id:s price_platform:d cost:d margin:d margin_percent:p negative_lines:i currency:s",
+        "by_service": "meter:s quantity:d price_platform:d cost:d margin:d margin_percent:p negative_lines:i "
+        "currency:s",
+        "by_destination": "channel:s country:s price_platform:d cost:d margin:d margin_percent:p negative_lines:i "
+        "currency:s",
+        "by_cycle": "tenant_id:s cycle_start:D price_platform:d cost:d margin:d margin_percent:p currency:s",
+        "negative_lines": "tenant_id:s line:s meter:s event_time:t price_platform:d cost:d margin:d currency:s",
+    },
     "cycle": {
         "cycle": "tenant_id:s cycle_start:t cycle_end:t period:s time_zone:s days_elapsed:i days_total:i price_book:s",
         "commitments": "meter:s included:d used:d remaining:d overage:d used_percent:p",

@@ -50,6 +50,16 @@ class ProviderPricing(BaseModel):
     billable: Flag | None = None
 
 
+class ProviderPrice(BaseModel):
+    """What the provider charged the platform for this message or call, as its status callback reports it
+    (Twilio's ``Price``/``PriceUnit``, given as a non-negative amount). It wins over the cost book."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    # a decimal string, exact (a JSON number would pass through a binary float): at most 7 integer digits
+    amount: Annotated[str, StringConstraints(pattern=r"^\d{1,7}(\.\d{1,6})?$")]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
 class _MessageCommon(_Data):
     channel: Channel
     account: NonEmpty
@@ -68,6 +78,8 @@ class _MessageCommon(_Data):
     calling_code: Annotated[str, StringConstraints(pattern=r"^\+?\d{1,15}$")] | None = None
     template: Template | None = None
     pricing: ProviderPricing | None = None
+    supplier: NonEmpty | None = None  # the supplier that carried it (its cost book prices it)
+    provider_price: ProviderPrice | None = None
 
 
 class MessageSentData(_MessageCommon):
@@ -104,6 +116,8 @@ class CallCompletedData(_Data):
     user_id: NonEmpty | None = None
     queue: NonEmpty | None = None
     country: Country | None = None
+    supplier: NonEmpty | None = None
+    provider_price: ProviderPrice | None = None
 
 
 class VideoCallCompletedData(_Data):

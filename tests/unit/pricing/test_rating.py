@@ -74,8 +74,11 @@ def test_reseller_tenant_carries_price_to_platform_and_price_to_reseller() -> No
         eid="d",
     )
     lines = rate_all([sent, delivered], BOOKS, DIRECTORY)
-    seg = [ln for ln in lines if ln.meter == "sms.outbound.segments"]
+    seg = [ln for ln in lines if ln.meter == "sms.outbound.segments" and ln.quantity > 0]
     assert len(seg) == 1 and seg[0].event_id == "d"
+    # the SMS aggregator's cost book bills on sent: the sent event's segment line carries the cost only
+    (cost,) = [ln for ln in lines if ln.meter == "sms.outbound.segments" and ln.cost_amount]
+    assert (cost.event_id, cost.quantity, cost.quantity_platform, cost.cost_amount) == ("s", 0, 0, D("0.0055"))
     assert (seg[0].amount_platform, seg[0].amount_reseller) == (D("0.006000"), D("0.009500"))
     assert (seg[0].book_platform, seg[0].book_reseller) == ("platform-wholesale@2026.2", "reseller-01-retail@2026.2")
 

@@ -1,0 +1,151 @@
+"""Gross margin: what the platform earns over what its suppliers charge it. Platform only.
+
+Every billable line carries its cost (pricing/rating.py: the supplier's cost book, or the price the
+provider reported) next to the two prices; the platform's gross margin is price to platform - cost. Per
+tenant, reseller, service and destination over the period from the lines (summed at line precision,
+rounded once); per billing cycle from the cycle charges (the cycles that close in the period, the same
+rule as every report's totals), so a cycle's margin is the charge model on the cycle's quantity for both
+the price and the cost. Lines whose margin is negative are counted and listed (the most negative first).
+
+Lines whose cost is in another currency than their price have no margin here: they are counted
+(`other_currency_lines`) and left out of both sums, never converted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from omnimeter.pricing.books import PriceBook
+from omnimeter.pricing.commitments import percent
+from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, party_charge
+from omnimeter.reports.adjustments import closing_cycles, cycle_charges
+from omnimeter.reports.model import Context, money, qty
+from omnimeter.reports.query import Agg
+from omnimeter.reports.section import Section
+from omnimeter.reports.shapes import section
+from omnimeter.sinks.clickhouse import ClickHouseStore
+
+ZERO = Decimal(0)
+NEGATIVE_LISTED = 100
+_SAME = "(cost_currency = '' OR cost_currency = currency_platform)"
+_LINES = (
+    "SELECT tenant_id, reseller_id, meter, country, currency_platform, sum(quantity), "
+    f"sumIf(amount_platform, {_SAME}), sumIf(cost_amount, {_SAME}), "
+    f"countIf({_SAME} AND amount_platform < cost_amount), countIf(NOT {_SAME}) "
+    "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND event_time >= %(b0)s AND event_time < %(b1)s "
+    "GROUP BY tenant_id, reseller_id, meter, country, currency_platform"
+)
+_NEGATIVE = (
+    "SELECT tenant_id, event_source, event_id, line_index, meter, event_time, amount_platform, cost_amount, "
+    "currency_platform FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND event_time >= %(b0)s "
+    f"AND event_time < %(b1)s AND {_SAME} AND amount_platform < cost_amount "
+    "ORDER BY amount_platform - cost_amount, tenant_id, event_source, event_id, line_index LIMIT %(n)s"
+)
+_CYCLE_COSTS = (
+    "SELECT tenant_id, cycle_start, meter, cost_currency, if(cost_source = 'provider', '', cost_book) AS label, "
+    "sumIf(quantity_cost, cost_source = 'book' AND free_reason_cost = ''), sum(cost_amount), "
+    "countIf(cost_source = 'book' AND free_reason_cost = '' AND quantity_cost > 0 "
+    "AND match(meter, '^voice[.].+[.]seconds$')) "
+    "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND cycle_start IN %(cs)s AND cost_source != '' "
+    "GROUP BY tenant_id, cycle_start, meter, cost_currency, label"
+)
+
+
+class _Sum:
+    __slots__ = ("cost", "currency", "negative", "other", "price", "quantity")
+
+    def __init__(self) -> None:
+        self.quantity = self.price = self.cost = ZERO
+        self.negative = self.other = 0
+        self.currency = ""
+
+    def add(self, q: Decimal, price: Decimal, cost: Decimal, negative: int, other: int, currency: str) -> None:
+        self.quantity += q
+        self.price += price
+        self.cost += cost
+        self.negative += negative
+        self.other += other
+        self.currency = self.currency or currency
+
+    def money(self) -> tuple[Decimal, Decimal, Decimal, str | None]:
+        cur = self.currency or "USD"
+        price, cost = money(self.price, cur), money(self.cost, cur)
+        return price, cost, price - cost, percent(price - cost, price) if price else None
+
+
+def margin(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
+    ids = [t.id for t in ctx.tenants]
+    period = ctx.period.as_instants()
+    assert period.start is not None and period.end is not None
+    params: dict[str, Any] = {"ts": ids, "b0": period.start.astimezone(UTC), "b1": period.end.astimezone(UTC),
+                              "n": NEGATIVE_LISTED}  # fmt: skip
+    tenants: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
+    resellers: dict[str, _Sum] = defaultdict(_Sum)
+    meters: dict[str, _Sum] = defaultdict(_Sum)
+    destinations: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
+    rows = store.query_rows(_LINES.format(db=store.db), params) if ids else []
+    for tenant, reseller, meter, country, cur, q, price, cost, negative, other in rows:
+        values = (Decimal(q), Decimal(price), Decimal(cost), int(negative), int(other), cur)
+        tenants[(tenant, reseller)].add(*values)
+        resellers[reseller or "(direct)"].add(*values)
+        meters[meter].add(*values)
+        destinations[(meter.partition(".")[0], country or "(unknown)")].add(*values)
+    by_tenant = [(t, r or "(direct)", *s.money(), s.negative, s.other, s.currency or "USD")
+                 for (t, r), s in sorted(tenants.items())]  # fmt: skip
+    by_reseller = [(r, *s.money(), s.negative, s.currency or "USD") for r, s in sorted(resellers.items())]
+    by_service = [(m, qty(s.quantity), *s.money(), s.negative, s.currency or "USD") for m, s in sorted(meters.items())]
+    by_destination = [(ch, c, *s.money(), s.negative, s.currency or "USD")
+                      for (ch, c), s in sorted(destinations.items())]  # fmt: skip
+    listed = store.query_rows(_NEGATIVE.format(db=store.db), params) if ids else []
+    negative = [
+        (t, f"{src}/{eid}/{idx}", m, at.replace(tzinfo=UTC) if at.tzinfo is None else at, qty(Decimal(p)),
+         qty(Decimal(c)), qty(Decimal(p) - Decimal(c)), cur or "USD")  # at line precision
+        for t, src, eid, idx, m, at, p, c, cur in listed
+    ]  # fmt: skip
+    return [
+        section("margin", "by_tenant", by_tenant),
+        section("margin", "by_reseller", by_reseller),
+        section("margin", "by_service", by_service),
+        section("margin", "by_destination", by_destination),
+        section("margin", "by_cycle", _cycles(store, ctx)),
+        section("margin", "negative_lines", negative),
+    ], []
+
+
+def _cycles(store: ClickHouseStore, ctx: Context) -> list[tuple[Any, ...]]:
+    """Per cycle closing in the period: price to platform and cost as cycle charges, and the margin."""
+    wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
+    if not wanted:
+        return []
+    prices = cycle_charges(store, ctx.books, wanted)
+    costs = cycle_costs(store, {b.label: b for b in ctx.books.books}, wanted)
+    out = []
+    for key in sorted(wanted):
+        meters = prices.get(key, [])
+        if not meters and key not in costs:
+            continue
+        currency = next((m.platform.currency for m in meters), "USD")
+        price = sum((m.platform.charge for m in meters if m.platform.currency == currency), ZERO)
+        cost = sum((c.charge for c in costs.get(key, []) if c.currency in ("", currency)), ZERO)
+        out.append((key[0], key[1], price, cost, price - cost, percent(price - cost, price) if price else None,
+                    currency))  # fmt: skip
+    return out
+
+
+def cycle_costs(
+    store: ClickHouseStore, books: dict[str, PriceBook], cycles: set[tuple[str, Any]]
+) -> dict[tuple[str, Any], list[PartyCharge]]:
+    """The cost cycle charges of each (tenant, cycle start), per meter and cost currency, from one query
+    (the store-side twin of pricing.cycle_charges.cycle_costs)."""
+    usage: dict[tuple[str, Any, str, str], list[BookUsage]] = defaultdict(list)
+    params = {"ts": sorted({t for t, _ in cycles}), "cs": sorted({c for _, c in cycles})}
+    for tenant, start, meter, cur, label, q, amount, conn in store.query_rows(_CYCLE_COSTS.format(db=store.db), params):
+        if (tenant, start) in cycles:
+            usage[(tenant, start, meter, cur)].append(BookUsage(label, Decimal(q), Decimal(amount), int(conn)))
+    out: dict[tuple[str, Any], list[PartyCharge]] = defaultdict(list)
+    for (tenant, start, meter, cur), usages in sorted(usage.items()):
+        out[(tenant, start)].append(party_charge(meter, usages, books, cur or "USD"))
+    return out
