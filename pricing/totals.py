@@ -8,11 +8,11 @@ sum of the lines as they were priced one by one, and `adjustment_*` the differen
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from omnimeter.pricing.books import PriceBooks
-from omnimeter.pricing.cycle_charges import CycleCharge, cycle_charges
+from omnimeter.pricing.cycle_charges import CycleCharge, cycle_charges, cycle_costs
 from omnimeter.pricing.rating import BillableLine
 
 ZERO = Decimal(0)
@@ -34,10 +34,20 @@ class Total:
     adjustment_platform: Decimal = ZERO
     lines_reseller: Decimal = ZERO
     adjustment_reseller: Decimal = ZERO
+    cost: Decimal = ZERO  # what the suppliers charge the platform, as cycle charges of the cost books
+    cost_currency: str = ""
 
 
 def totals(lines: Iterable[BillableLine], books: PriceBooks) -> list[Total]:
-    return totals_of(cycle_charges(lines, books))
+    lines = list(lines)
+    found = totals_of(cycle_charges(lines, books))
+    costs: dict[tuple[str, str], tuple[Decimal, str]] = {}
+    for c in cycle_costs(lines, books):
+        amount, currency = costs.get((c.tenant_id, c.meter), (ZERO, c.cost.currency))
+        if currency == c.cost.currency:  # one currency per total; another one is not converted
+            costs[(c.tenant_id, c.meter)] = (amount + c.cost.charge, currency)
+    return [replace(t, cost=costs[(t.tenant_id, t.meter)][0], cost_currency=costs[(t.tenant_id, t.meter)][1])
+            if (t.tenant_id, t.meter) in costs else t for t in found]  # fmt: skip
 
 
 def totals_of(charges: Iterable[CycleCharge]) -> list[Total]:

@@ -90,13 +90,16 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
         out.write("\n")
     else:
         cols = ["tenant", "meter", "charged quantity", "unit", "lines", "price to platform", "lines (platform)",
-                "adjustment (platform)", "price to reseller", "lines (reseller)", "adjustment (reseller)"]  # fmt: skip
+                "adjustment (platform)", "price to reseller", "lines (reseller)", "adjustment (reseller)", "cost",
+                "margin (platform)"]  # fmt: skip
         rows = [
             (
                 t.tenant_id, t.meter, t.quantity, t.unit, t.lines,
                 f"{t.amount_platform} {t.currency_platform}".strip(), t.lines_platform, t.adjustment_platform,
                 f"{t.amount_reseller} {t.currency_reseller}".strip() if t.currency_reseller else "",
                 t.lines_reseller if t.currency_reseller else "", t.adjustment_reseller if t.currency_reseller else "",
+                f"{t.cost} {t.cost_currency}" if t.cost_currency else "",
+                t.amount_platform - t.cost if t.cost_currency == t.currency_platform else "",
             )
             for t in tots
         ]  # fmt: skip
