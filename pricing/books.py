@@ -260,24 +260,34 @@ class PriceBooks(_Model):
         return first
 
     def select_cost(self, at: datetime, channel: str, supplier: str | None = None) -> PriceBook | None:
-        """The cost book of what a `channel` event costs the platform at `at`: the supplier's book in
-        effect (latest effective_from <= at) that prices a meter of the channel; without a supplier on the
-        event, the first supplier (by id) with such a book. None: no cost book prices the channel."""
-        for book in self._cost_candidates(channel):
-            if book.effective_from <= at and (supplier is None or book.party == supplier):
+        """The cost book of what a `channel` event costs the platform at `at`: among the cost books (by
+        supplier, then book id) of which some version prices a meter of the channel, the version in effect
+        (latest effective_from <= at) of the first one whose version in effect prices the channel; only
+        `supplier`'s books when the event names one (none of its books: no cost). None: no cost."""
+        prefix = f"{channel}."
+        for versions in self._cost_candidates(channel):
+            if supplier is not None and versions[0].party != supplier:
+                continue
+            book = next((b for b in versions if b.effective_from <= at), None)  # a later one may stop pricing it
+            if book is not None and any(m.startswith(prefix) for m in book.prices):
                 return book
         return None
 
-    def _cost_candidates(self, channel: str) -> tuple[PriceBook, ...]:
-        cache: dict[str, tuple[PriceBook, ...]] = self.__dict__.setdefault("_cost", {})
+    def _cost_candidates(self, channel: str) -> tuple[tuple[PriceBook, ...], ...]:
+        """The versions of each cost book (supplier, id) of which one prices the channel, latest first."""
+        cache: dict[str, tuple[tuple[PriceBook, ...], ...]] = self.__dict__.setdefault("_cost", {})
         found = cache.get(channel)
         if found is None:
             prefix = f"{channel}."
-            mine = [
-                b for b in self.books if b.audience is Audience.COST and any(m.startswith(prefix) for m in b.prices)
-            ]
-            # by supplier id, then the latest version first
-            found = cache[channel] = tuple(sorted(mine, key=lambda b: (b.party, -b.effective_from.timestamp())))
+            versions: dict[tuple[str, str], list[PriceBook]] = {}
+            for b in self.books:
+                if b.audience is Audience.COST:
+                    versions.setdefault((b.party, b.id), []).append(b)
+            found = cache[channel] = tuple(
+                tuple(sorted(vs, key=lambda b: b.effective_from, reverse=True))
+                for _key, vs in sorted(versions.items())
+                if any(m.startswith(prefix) for b in vs for m in b.prices)
+            )
         return found
 
     def _candidates(self, audience: Audience, tenant: str, reseller: str | None) -> tuple[PriceBook, ...]:

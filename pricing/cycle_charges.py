@@ -160,18 +160,35 @@ class CostCharge:
 
 
 def cycle_costs(lines: Iterable[BillableLine], price_books: PriceBooks) -> list[CostCharge]:
-    """The cost of every (tenant, cycle, meter, cost currency) of `lines` that carry a cost. Like the
-    prices, a function of the set of lines, not of their order."""
+    """The cost of every (tenant, cycle, meter, cost currency) of `lines` that carry a cost: the sum over
+    suppliers (each cost book's model, minimum and rounding on its own usage; provider-reported prices
+    summed). Like the prices, a function of the set of lines, not of their order."""
     books = {b.label: b for b in price_books.books}
-    groups: dict[tuple[str, date, str, str], list[BillableLine]] = {}
+    groups: dict[tuple[str, date, str, str], dict[str, list[BillableLine]]] = {}
     for ln in lines:
         if ln.cost_source:
-            groups.setdefault((ln.tenant_id, ln.cycle_start, ln.meter, ln.cost_currency), []).append(ln)
+            key = (ln.tenant_id, ln.cycle_start, ln.meter, ln.cost_currency)
+            groups.setdefault(key, {}).setdefault(cost_supplier(ln.cost_book, ln.cost_source), []).append(ln)
     out = []
-    for (tenant, cycle, meter, currency), group in sorted(groups.items()):
-        reseller = next((ln.reseller_id for ln in group if ln.reseller_id), "")
-        out.append(CostCharge(tenant, reseller, cycle, meter, party_charge(meter, cost_usage(group), books, currency)))
+    for (tenant, cycle, meter, currency), by_supplier in sorted(groups.items()):
+        charges = [party_charge(meter, cost_usage(g), books, currency) for _s, g in sorted(by_supplier.items())]
+        reseller = next((ln.reseller_id for g in by_supplier.values() for ln in g if ln.reseller_id), "")
+        out.append(CostCharge(tenant, reseller, cycle, meter, sum_charges(charges, currency)))
     return out
+
+
+def cost_supplier(cost_book: str, cost_source: str) -> str:
+    """Which supplier charge a cost line belongs to: its cost book (id, every version), or '' for prices
+    the provider reported."""
+    return "" if cost_source == "provider" else cost_book.rpartition("@")[0]
+
+
+def sum_charges(charges: list[PartyCharge], currency: str) -> PartyCharge:
+    """Several suppliers' charges of one meter in one currency, added (each rounded on its own)."""
+    return PartyCharge(
+        currency, sum((c.lines_amount for c in charges), ZERO), sum((c.charge for c in charges), ZERO),
+        tuple(b for c in charges for b in c.books), any(c.unpriced for c in charges),
+    )  # fmt: skip
 
 
 def cost_usage(group: Iterable[BillableLine]) -> list[BookUsage]:

@@ -31,7 +31,7 @@ from omnimeter.pricing.money import line_amount
 from omnimeter.pricing.units import Usage, classify, conversation_key, window_step
 from omnimeter.pricing.whatsapp import FEP_REPLY_WITHIN, SERVICE, WindowState, template_delivered
 from omnimeter.schemas.directory import Directory, Tenant
-from omnimeter.schemas.events import UsageEvent, data_field
+from omnimeter.schemas.events import ProviderPrice, UsageEvent, data_field
 
 ZERO = Decimal(0)
 SERVICE_METER = "whatsapp.service.messages"
@@ -106,7 +106,9 @@ def line_id(ln: BillableLine) -> str:
 
 
 def is_reversal(ln: BillableLine) -> bool:
-    return bool(ln.corrects_line_id) and ln.quantity < 0
+    """A reversal, by its index (the corrected line's + CORRECTION_STEP, an odd step): its quantity can be
+    0 (a line only the platform or the supplier charges), so the sign does not tell."""
+    return bool(ln.corrects_line_id) and (ln.line_index // CORRECTION_STEP) % 2 == 1
 
 
 def decisions_from_lines(lines: Iterable[BillableLine]) -> dict[ConversationKey, dict[DecisionRoot, BillableLine]]:
@@ -211,6 +213,7 @@ class Rater:
         self.unpriced: Counter[tuple[str, str]] = Counter()
         self.corrections = 0  # WhatsApp decisions corrected (a reversal and a corrected line each)
         self.past_horizon = 0  # late WhatsApp messages older than the window horizon (decisions stand)
+        self.provider_prices_ignored = 0  # reported on an event with no line the supplier bills
 
     def observe(self, event: UsageEvent) -> None:
         """Apply an event's window change without rating it (a replayed event whose lines are stored)."""
@@ -281,9 +284,11 @@ class Rater:
         bills (an SMS aggregator billing on sent where the books bill on delivered) is added to `usages`
         with quantity 0 for both parties."""
         d = event.data
-        supplier = data_field(d, "supplier")
-        book = self.books.select_cost(event.time, event.channel, str(supplier) if supplier else None)
+        supplier = data_field(d, "supplier")  # declared on messages and calls; an extra field elsewhere
+        book = self.books.select_cost(event.time, event.channel, supplier if isinstance(supplier, str) else None)
         reported = data_field(d, "provider_price")
+        if not isinstance(reported, ProviderPrice):  # an undeclared extra field of another event type
+            reported = None
         if book is None and reported is None:
             return None
         if book is None or book.billing.same_as(policy):
@@ -295,8 +300,12 @@ class Rater:
         out = {u.meter: Cost(u.quantity, u.free_reason, book) for u in cost_usages}
         if reported is not None:  # the provider's price is the cost of the event's first billable line
             first = next((u.meter for u in cost_usages if is_billable(u.meter)), None)
-            if first is not None:
-                out[first] = out[first]._replace(provider=(Decimal(reported.amount), reported.currency))
+            if first is None:
+                self.provider_prices_ignored += 1  # on an event the supplier does not bill (see the README)
+                return out
+            amount = abs(Decimal(reported.amount))  # Twilio reports what it charged as a negative price
+            for meter, cost in out.items():  # it covers the whole event: no book cost beside it
+                out[meter] = cost._replace(provider=(amount if meter == first else ZERO, reported.currency))
         return out
 
     def _corrections(

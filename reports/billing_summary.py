@@ -13,6 +13,7 @@ from omnimeter.reports.adjustments import cycle_charges
 from omnimeter.reports.reference import load_reference
 from omnimeter.reports.section import Section
 from omnimeter.sinks.clickhouse import ClickHouseStore
+from omnimeter.sinks.tables import REVERSAL
 
 ZERO = Decimal(0)
 TITLE = "estimated charges by tenant (cycle charges)"
@@ -45,7 +46,7 @@ class _Tenant:
         )  # fmt: skip
 
 
-_SIGN = "if(corrects_line_id != '' AND quantity < 0, -1, 1)"  # a reversal takes its line back
+_SIGN = f"if({REVERSAL}, -1, 1)"  # a reversal takes its line back
 
 
 def billing_summary(store: ClickHouseStore) -> list[Section]:

@@ -1,11 +1,13 @@
 """Gross margin: what the platform earns over what its suppliers charge it. Platform only.
 
 Every billable line carries its cost (pricing/rating.py: the supplier's cost book, or the price the
-provider reported) next to the two prices; the platform's gross margin is price to platform - cost. Per
-tenant, reseller, service and destination over the period from the lines (summed at line precision,
-rounded once); per billing cycle from the cycle charges (the cycles that close in the period, the same
-rule as every report's totals), so a cycle's margin is the charge model on the cycle's quantity for both
-the price and the cost. Lines whose margin is negative are counted and listed (the most negative first).
+provider reported) next to the two prices; the platform's gross margin is price to platform - cost. Like
+every report's totals, each section is the lines of the period plus the adjustments (cycle charge - lines)
+of the billing cycles that close in it, for the price and for the cost alike (a cost line is priced from
+zero: a supplier's tiers, packages and minimums apply once per cycle); `by_destination` shows them in a
+"(cycle adjustment)" row, since a cycle charge has no destination. `by_cycle` compares the cycle charges.
+Lines in effect whose own margin is negative are counted and listed (the most negative first); reversals
+and the lines they take back are not lines in effect.
 
 Lines whose cost is in another currency than their price have no margin here: they are counted
 (`other_currency_lines`) and left out of both sums, never converted.
@@ -20,28 +22,36 @@ from typing import Any
 
 from omnimeter.pricing.books import PriceBook
 from omnimeter.pricing.commitments import percent
-from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, party_charge
-from omnimeter.reports.adjustments import closing_cycles, cycle_charges
+from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, cost_supplier, party_charge, sum_charges
+from omnimeter.reports.adjustments import adjustments, closing_cycles, cycle_charges
 from omnimeter.reports.model import Context, money, qty
 from omnimeter.reports.query import Agg
 from omnimeter.reports.section import Section
 from omnimeter.reports.shapes import section
 from omnimeter.sinks.clickhouse import ClickHouseStore
+from omnimeter.sinks.tables import REVERSAL
 
 ZERO = Decimal(0)
 NEGATIVE_LISTED = 100
+ADJUSTMENT = "(cycle adjustment)"
 _SAME = "(cost_currency = '' OR cost_currency = currency_platform)"
+_IN_PERIOD = "tenant_id IN %(ts)s AND event_time >= %(b0)s AND event_time < %(b1)s"
+# a line in effect: neither a reversal nor a line a reversal takes back
+_IN_EFFECT = (
+    f"NOT {REVERSAL} AND (tenant_id, concat(event_source, '/', event_id, '/', toString(line_index))) NOT IN "
+    f"(SELECT tenant_id, corrects_line_id FROM {{db}}.billable_lines WHERE {_IN_PERIOD} AND {REVERSAL})"
+)
+_NEGATIVE_LINE = f"{_SAME} AND amount_platform < cost_amount AND {_IN_EFFECT}"
 _LINES = (
     "SELECT tenant_id, reseller_id, meter, country, currency_platform, sum(quantity), "
     f"sumIf(amount_platform, {_SAME}), sumIf(cost_amount, {_SAME}), "
-    f"countIf({_SAME} AND amount_platform < cost_amount), countIf(NOT {_SAME}) "
-    "FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND event_time >= %(b0)s AND event_time < %(b1)s "
+    f"countIf({_NEGATIVE_LINE}), countIf(NOT {_SAME}) "
+    f"FROM {{db}}.billable_lines WHERE {_IN_PERIOD} "
     "GROUP BY tenant_id, reseller_id, meter, country, currency_platform"
 )
 _NEGATIVE = (
     "SELECT tenant_id, event_source, event_id, line_index, meter, event_time, amount_platform, cost_amount, "
-    "currency_platform FROM {db}.billable_lines WHERE tenant_id IN %(ts)s AND event_time >= %(b0)s "
-    f"AND event_time < %(b1)s AND {_SAME} AND amount_platform < cost_amount "
+    f"currency_platform FROM {{db}}.billable_lines WHERE {_IN_PERIOD} AND {_NEGATIVE_LINE} "
     "ORDER BY amount_platform - cost_amount, tenant_id, event_source, event_id, line_index LIMIT %(n)s"
 )
 _CYCLE_COSTS = (
@@ -93,6 +103,12 @@ def margin(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Ag
         resellers[reseller or "(direct)"].add(*values)
         meters[meter].add(*values)
         destinations[(meter.partition(".")[0], country or "(unknown)")].add(*values)
+    for tenant, reseller, meter, price, cost, cur in _adjustments(store, ctx):
+        values = (ZERO, price, cost, 0, 0, cur)
+        tenants[(tenant, reseller)].add(*values)
+        resellers[reseller or "(direct)"].add(*values)
+        meters[meter].add(*values)
+        destinations[(meter.partition(".")[0], ADJUSTMENT)].add(*values)
     by_tenant = [(t, r or "(direct)", *s.money(), s.negative, s.other, s.currency or "USD")
                  for (t, r), s in sorted(tenants.items())]  # fmt: skip
     by_reseller = [(r, *s.money(), s.negative, s.currency or "USD") for r, s in sorted(resellers.items())]
@@ -115,6 +131,24 @@ def margin(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Ag
     ], []
 
 
+def _adjustments(store: ClickHouseStore, ctx: Context) -> list[tuple[str, str, str, Decimal, Decimal, str]]:
+    """(tenant, reseller, meter, price adjustment, cost adjustment, currency) of the cycles closing in the
+    period: the cycle charge less the lines, for the price to platform and for the cost."""
+    out: dict[tuple[str, str, str], list[Any]] = {}
+    for a in adjustments(store, ctx.books, ctx.tenants, ctx.period):
+        if a.platform:
+            out.setdefault((a.tenant_id, a.reseller_id, a.meter), [ZERO, ZERO, a.currency_platform])[0] += a.platform
+    wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
+    reseller_of = {t.id: t.reseller or "" for t in ctx.tenants}
+    if wanted:
+        for (tenant, _start), charges in cycle_costs(store, {b.label: b for b in ctx.books.books}, wanted).items():
+            for meter, c in charges:
+                if c.adjustment:
+                    key = (tenant, reseller_of.get(tenant, ""), meter)
+                    out.setdefault(key, [ZERO, ZERO, c.currency])[1] += c.adjustment
+    return [(t, r, m, p, c, cur) for (t, r, m), (p, c, cur) in sorted(out.items())]
+
+
 def _cycles(store: ClickHouseStore, ctx: Context) -> list[tuple[Any, ...]]:
     """Per cycle closing in the period: price to platform and cost as cycle charges, and the margin."""
     wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
@@ -129,7 +163,7 @@ def _cycles(store: ClickHouseStore, ctx: Context) -> list[tuple[Any, ...]]:
             continue
         currency = next((m.platform.currency for m in meters), "USD")
         price = sum((m.platform.charge for m in meters if m.platform.currency == currency), ZERO)
-        cost = sum((c.charge for c in costs.get(key, []) if c.currency in ("", currency)), ZERO)
+        cost = sum((c.charge for _m, c in costs.get(key, []) if c.currency in ("", currency)), ZERO)
         out.append((key[0], key[1], price, cost, price - cost, percent(price - cost, price) if price else None,
                     currency))  # fmt: skip
     return out
@@ -137,15 +171,19 @@ def _cycles(store: ClickHouseStore, ctx: Context) -> list[tuple[Any, ...]]:
 
 def cycle_costs(
     store: ClickHouseStore, books: dict[str, PriceBook], cycles: set[tuple[str, Any]]
-) -> dict[tuple[str, Any], list[PartyCharge]]:
-    """The cost cycle charges of each (tenant, cycle start), per meter and cost currency, from one query
-    (the store-side twin of pricing.cycle_charges.cycle_costs)."""
-    usage: dict[tuple[str, Any, str, str], list[BookUsage]] = defaultdict(list)
+) -> dict[tuple[str, Any], list[tuple[str, PartyCharge]]]:
+    """The cost cycle charges of each (tenant, cycle start) as (meter, charge) per meter and cost currency,
+    summed over suppliers, from one query (the store-side twin of pricing.cycle_charges.cycle_costs)."""
+    usage: dict[tuple[str, Any, str, str], dict[str, list[BookUsage]]] = defaultdict(lambda: defaultdict(list))
     params = {"ts": sorted({t for t, _ in cycles}), "cs": sorted({c for _, c in cycles})}
     for tenant, start, meter, cur, label, q, amount, conn in store.query_rows(_CYCLE_COSTS.format(db=store.db), params):
         if (tenant, start) in cycles:
-            usage[(tenant, start, meter, cur)].append(BookUsage(label, Decimal(q), Decimal(amount), int(conn)))
-    out: dict[tuple[str, Any], list[PartyCharge]] = defaultdict(list)
-    for (tenant, start, meter, cur), usages in sorted(usage.items()):
-        out[(tenant, start)].append(party_charge(meter, usages, books, cur or "USD"))
+            supplier = cost_supplier(label, "book" if label else "provider")
+            usage[(tenant, start, meter, cur)][supplier].append(
+                BookUsage(label, Decimal(q), Decimal(amount), int(conn))
+            )
+    out: dict[tuple[str, Any], list[tuple[str, PartyCharge]]] = defaultdict(list)
+    for (tenant, start, meter, cur), by_supplier in sorted(usage.items()):
+        charges = [party_charge(meter, us, books, cur or "USD") for _s, us in sorted(by_supplier.items())]
+        out[(tenant, start)].append((meter, sum_charges(charges, cur or "USD")))
     return out

@@ -55,8 +55,9 @@ class ProviderPrice(BaseModel):
     (Twilio's ``Price``/``PriceUnit``, given as a non-negative amount). It wins over the cost book."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
-    # a decimal string, exact (a JSON number would pass through a binary float): at most 7 integer digits
-    amount: Annotated[str, StringConstraints(pattern=r"^\d{1,7}(\.\d{1,6})?$")]
+    # a decimal string, exact (a JSON number would pass through a binary float): at most 7 integer digits;
+    # a leading minus (Twilio's "-0.00830") is what was charged all the same
+    amount: Annotated[str, StringConstraints(pattern=r"^-?\d{1,7}(\.\d{1,6})?$")]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from omnimeter.pricing.rating import BillableLine
+from omnimeter.pricing.rating import CORRECTION_STEP, BillableLine
 from omnimeter.sinks.base import TableRows
 
 SOURCE_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "batch_index")
@@ -74,7 +74,8 @@ DUPLICATE_EVENTS = Table(
 # A line's row: the line's own fields, then where its event was read from and when it was rated.
 # billable_lines rows that count as lines in effect: a corrected WhatsApp decision counts once (its
 # reversal -1, its corrected line +1), so line counts do not grow with corrections.
-LINES_IN_EFFECT = "sum(if(corrects_line_id != '' AND quantity < 0, -1, 1))"
+REVERSAL = f"(corrects_line_id != '' AND modulo(intDiv(line_index, {CORRECTION_STEP}), 2) = 1)"  # rating.is_reversal
+LINES_IN_EFFECT = f"sum(if({REVERSAL}, -1, 1))"
 BILLABLE_LINES = Table("billable_lines", (*BillableLine._fields, *SOURCE_COLUMNS, "rated_at"), "event_time")
 REFERENCE_VERSIONS = Table("reference_versions", ("kind", "version", "applied_at", "source"))
 DIM_ENTITIES = Table(

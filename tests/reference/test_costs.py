@@ -141,3 +141,54 @@ def test_cycle_cost_follows_the_cost_books_charge_model() -> None:
     # the same in any order
     (again,) = cycle_costs(rate(list(reversed(events)), b), b)
     assert again.cost == c.cost
+
+
+def test_a_provider_price_on_an_event_type_that_does_not_declare_it_is_ignored() -> None:
+    # video calls and bot turns carry no provider_price field: an extra one must not stop their rating
+    b = books(book("direct", {"video.minutes": {"unit": "0.0040"}}), book("cost", AGGREGATOR, party="agg"))
+    extra = {"provider_price": {"amount": "1", "currency": "USD"}}
+    video = event("direct", "video_call.completed", {"duration_s": 600, **extra})
+    ln = only(rate([video], b), "video.minutes")
+    assert (ln.quantity, ln.amount_platform, ln.cost_amount, ln.cost_source) == (D(10), D("0.04"), D(0), "")
+
+
+def test_twilios_negative_price_is_what_was_charged_and_covers_the_whole_call() -> None:
+    # Twilio reports Price=-0.0132 for a call: the cost is 0.0132, and the carrier book's per-call fee
+    # (voice.calls 0.0010) is not added beside it.
+    carrier = {"voice.outbound.seconds": {"unit": "0.0120", "per": 60}, "voice.calls": {"unit": "0.0010"}}
+    b = books(book("direct", {"voice.outbound.seconds": {"unit": "0.0200", "per": 60}}),
+              book("cost", carrier, {"voice_increment": "6/6"}, party="carrier"))  # fmt: skip
+    data = {"direction": "outbound", "account": "+15550001", "contact": "+15551234", "answered": True,
+            "duration_s": 61, "provider_price": {"amount": "-0.0132", "currency": "USD"}}  # fmt: skip
+    lines = by_meter(rate([event("direct", "call.completed", data)], b))
+    assert (lines["voice.outbound.seconds"][0].cost_amount, lines["voice.outbound.seconds"][0].cost_source) == (
+        D("0.0132"), "provider",
+    )  # fmt: skip
+    assert lines["voice.calls"][0].cost_amount == 0
+    assert sum(c.cost.charge for c in cycle_costs([ln for ls in lines.values() for ln in ls], b)) == D("0.01")
+
+
+def test_each_supplier_has_its_own_cycle_minimum() -> None:
+    # Carrier a (minimum 1.00 a cycle, 0.0120/min) and carrier b (a later book, 0.0060/min, no minimum)
+    # each carry one 60 s call: a charges max(0.012, 1.00) = 1.00, b 0.006 -> 0.01; the cost is 1.01.
+    a = book("cost", {"voice.outbound.seconds": {"unit": "0.0120", "per": 60, "minimum": "1.00"}}, party="a")
+    bb = {**book("cost", {"voice.outbound.seconds": {"unit": "0.0060", "per": 60}}, party="b"),
+          "effective_from": "2026-06-01T00:00:00Z"}  # fmt: skip
+    b = books(book("direct", {"voice.outbound.seconds": {"unit": "0.0200", "per": 60}}), a, bb)
+
+    def via(supplier: str, n: int) -> Any:
+        return event("direct", "call.completed", {"direction": "outbound", "account": "+15550001",
+                                                  "contact": "+15551234", "answered": True, "duration_s": 60,
+                                                  "supplier": supplier}, n)  # fmt: skip
+
+    (c,) = [c for c in cycle_costs(rate([via("a", 1), via("b", 2)], b), b) if c.meter == "voice.outbound.seconds"]
+    assert c.cost.charge == D("1.01")
+
+
+def test_a_cost_book_version_that_stops_pricing_a_channel_ends_its_cost() -> None:
+    first = book("cost", AGGREGATOR, party="agg")
+    later = {**first, "version": "2", "effective_from": "2026-11-01T00:00:00Z",
+             "prices": {"voice.outbound.seconds": {"unit": "0.01", "per": 60}}}  # fmt: skip
+    b = books(book("direct", {"sms.outbound.segments": {"unit": "0.05"}}), first, later)
+    ln = only(rate([sms(1, "+15551234567", "hi")], b), "sms.outbound.segments")  # AT is in November
+    assert (ln.cost_amount, ln.cost_source) == (D(0), "")

@@ -298,6 +298,11 @@ def test_wholesale_on_the_2026_10_rules_and_retail_on_the_2025_rules_each_decide
             "whatsapp.service.messages": (Decimal("0.04"), Decimal("0.00")),
             "whatsapp.template.utility": (Decimal("0.04"), Decimal("0.00")),
         }, order
+        # a reversal of a line only the platform charges (quantity 0 for the tenant) still takes it back
+        assert {t.meter: t.lines for t in totals(lines, b) if t.meter.startswith("whatsapp.")} == {
+            "whatsapp.inbound.messages": 1, "whatsapp.outbound.sent": 2, "whatsapp.outbound.delivered": 2,
+            "whatsapp.service.messages": 1, "whatsapp.template.utility": 1,
+        }, order  # fmt: skip
     (util,) = [ln for ln in rate(events, b) if ln.meter == "whatsapp.template.utility"]
     assert (util.free_reason, util.free_reason_platform) == ("customer_service_window", "")
     assert (util.amount_platform, util.amount_reseller) == (Decimal("0.04"), Decimal(0))

@@ -60,3 +60,11 @@ def test_cycle_usage_and_seats() -> None:
         "AND cycle_start = %(c)s AND startsWith(meter, 'seats.active.')",
         {"t": "t1", "c": date(2026, 11, 5)},
     )
+
+
+def test_the_reversal_test_reads_the_line_index_and_is_safe_in_parameterised_queries() -> None:
+    from omnimeter.sinks.tables import LINES_IN_EFFECT, REVERSAL
+
+    # a '%' would be taken for a parameter by clickhouse-connect's %(name)s formatting
+    assert REVERSAL == "(corrects_line_id != '' AND modulo(intDiv(line_index, 100), 2) = 1)"
+    assert "%" not in LINES_IN_EFFECT
