@@ -22,6 +22,8 @@ SERVICES: dict[str, str] = {
 
 CHANNELS: dict[str, str] = {
     "sms": "SMS",
+    "webchat": "Web chat",
+    "seat": "Seat",
     "whatsapp": "WhatsApp",
     "email": "Email",
     "voice": "Voice",
@@ -45,7 +47,7 @@ METERS: dict[str, str] = {
     "whatsapp.inbound.messages": "WhatsApp messages received",
     "voice.outbound.seconds": "Outbound calls",
     "voice.inbound.seconds": "Inbound calls",
-    "voice.calls": "Calls",
+    "voice.calls": "Calls (count)",
     "video.minutes": "Video call minutes",
     "bot.billable_messages": "Bot billable messages",
     "chat.bot.messages": "Chat bot messages",
@@ -65,6 +67,11 @@ UNITS: dict[str, str] = {
 
 ROLES: dict[str, str] = {"agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator"}
 
+MODELS: dict[str, str] = {
+    "per_unit": "Per unit", "volume": "Volume tiers", "graduated": "Graduated tiers", "package": "Packages",
+    "percent": "Percent", "flat": "Flat fee",
+}  # fmt: skip
+
 COLUMNS: dict[str, str] = {
     "tenant_id": "Tenant",
     "user_id": "User",
@@ -72,7 +79,8 @@ COLUMNS: dict[str, str] = {
     "company_id": "Company",
     "reseller_id": "Reseller",
     "billing_unit": "Billing unit",
-    "channels_assigned": "Channels assigned",
+    "channels_assigned": "Assigned",
+    "billable_seconds": "Billable time",
     "last_activity": "Last activity",
     "lines_cost": "Lines cost",
     "change_percent": "Change",
@@ -133,7 +141,20 @@ def role(name: str) -> str:
     return ROLES.get(name, humanize(name))
 
 
-BY_COLUMN = {"service": service, "meter": meter, "unit": unit, "channel": channel, "role": role}
+def model(name: str) -> str:
+    """A charge model, or both parties' (`per_unit/volume`: the platform's, then the reseller's)."""
+    return " / ".join(MODELS.get(m, humanize(m)) for m in name.split("/"))
+
+
+def channels(names: str) -> str:
+    return ", ".join(channel(n) for n in names.split(",") if n)
+
+
+BY_COLUMN = {
+    "service": service, "meter": meter, "unit": unit, "channel": channel, "role": role, "model": model,
+    "channels": channels, "category": humanize, "reason": humanize, "direction": humanize, "section": humanize,
+    "by": column, "period_kind": humanize,
+}  # fmt: skip
 
 
 def value(col: str, raw: str) -> str:

@@ -34,7 +34,7 @@ from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring
-from omnimeter.reports.web.cells import local_time, number, present
+from omnimeter.reports.web.cells import CURRENCY, local_time, number, present
 from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
 from omnimeter.reports.web.presets import api_query, dtlocal
 
@@ -105,6 +105,7 @@ templates.filters["script_json"] = _script_json
 templates.filters["dtlocal"] = dtlocal
 templates.globals["present"] = present
 templates.globals["humanize"] = labels.humanize
+templates.globals["currency_cols"] = CURRENCY  # hidden on screen (every amount names its currency), kept in the DOM
 templates.globals["fmt_money"] = lambda amount, currency: f"{number(Decimal(str(amount)))} {currency}"
 templates.filters["localtime"] = local_time
 templates.filters["label"] = lambda raw, col: labels.value(col, str(raw))

@@ -23,6 +23,8 @@ QUANTITY = re.compile(r"quantity|usage|^charged$|^free$|^included$|^used$")
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 GROUPING = ("unit", "meter", "service", "category", "channel", "direction", "section", "reason")
 SECONDS = ("billable_seconds",)
+NO_SUM = frozenset({"channels_assigned", "days_elapsed", "days_total"})  # counts whose sum means nothing
+CURRENCY = frozenset({"currency", "currency_platform", "currency_reseller"})  # shown on every amount instead
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def number(d: Decimal) -> str:
 
 def _currency_of(col: str, row: Mapping[str, Any], fallback: Mapping[str, str]) -> str:
     for party in ("platform", "reseller"):
-        if col.endswith(party) and f"currency_{party}" in row:
-            return str(row[f"currency_{party}"] or "")
+        if col.endswith(party):
+            return str(row.get(f"currency_{party}") or fallback.get(f"currency_{party}", ""))
     for key in ("currency", "cost_currency", "currency_platform"):
         if row.get(key):
             return str(row[key])
@@ -101,7 +103,8 @@ def cell(col: str, value: Any, row: Mapping[str, Any], tz: str, fallback: Mappin
         return Cell(raw, text, title=raw if text != raw else "")
     if _is_money(col, row, fallback):
         return Cell(raw, f"{number(d)} {_currency_of(col, row, fallback)}", num=True)
-    if col in SECONDS or (row.get("unit") == "seconds" and QUANTITY.search(col)):
+    in_seconds = row.get("unit") == "seconds" or str(row.get("meter", "")).endswith(".seconds")
+    if col in SECONDS or (in_seconds and QUANTITY.search(col)):
         text, detail = minutes(d)
         return Cell(raw, text, detail, num=True)
     return Cell(raw, number(d), num=True)
@@ -117,7 +120,7 @@ def _totals(
     summed = False
     for c in cols:
         values = [_dec(r.get(c)) for r in rows]
-        if c.endswith(("_percent", "_id")) or c == "period" or any(v is None for v in values):
+        if c.endswith(("_percent", "_id")) or c in NO_SUM or c == "period" or any(v is None for v in values):
             out.append(Cell("", ""))
             continue
         total = sum((v for v in values if v is not None), Decimal(0))

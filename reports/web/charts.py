@@ -174,6 +174,7 @@ def service_trend(rows: Sequence[Row], period: Mapping[str, str], group: str, to
         "currency": currency,
         "labels": [span(b.first, b.last) + (" (partial)" if p else "") for b, p in zip(shown, partial, strict=True)],
         "mode": "cost",
+        "partial": partial,
         "modes": {
             "cost": [{"label": f"{labels.service(s)} ({currency})", "data": _num(cost[s]),
                       "raw": [str(v) for v in cost[s]]} for s in names],

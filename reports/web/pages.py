@@ -122,7 +122,16 @@ def whatsapp(p: Page) -> View:
 
 def resellers(p: Page) -> View:
     doc = p.report("resellers")
-    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true")
+    companies = doc["sections"]["companies"]
+    fallback = {}  # sections without a currency column: the companies' (when they share one per party)
+    for party in ("platform", "reseller"):
+        found = {r[f"currency_{party}"] for r in companies}
+        if len(found) == 1:
+            fallback[f"currency_{party}"] = found.pop()
+    if "currency_reseller" in fallback:
+        fallback["currency"] = fallback["currency_reseller"]  # a price_* column is the price to the reseller
+    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true",
+                  fallback=fallback)  # fmt: skip
 
 
 def billing_units(p: Page) -> View:

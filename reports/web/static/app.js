@@ -148,7 +148,12 @@ function datasetsOf(spec, datasets) {
     const color = PALETTE[i % PALETTE.length];
     const out = { label: d.label, data: d.data, borderColor: color, backgroundColor: color };
     if (spec.type === "bar" && d.partial) out.backgroundColor = d.partial.map((p) => (p ? paler(color) : color));
-    if (spec.type === "line") { out.tension = 0.2; out.pointRadius = 2; }
+    if (spec.type === "line") {
+      out.tension = 0.2;
+      out.pointRadius = 2;
+      // the segment into a partial bucket is dashed: its fall is days still to come, not less usage
+      if (spec.partial) out.segment = { borderDash: (ctx) => (spec.partial[ctx.p1DataIndex] ? [5, 4] : undefined) };
+    }
     return out;
   });
 }
