@@ -75,7 +75,7 @@ def buckets(first: date, last: date, group: str, today: date) -> list[Bucket]:
             size = ((a.replace(day=28) + timedelta(days=4)).replace(day=1) - a.replace(day=1)).days
         else:
             size = 1
-        found.append(Bucket(a, b, len(days) == size and b <= today))
+        found.append(Bucket(a, b, len(days) == size and b < today))  # today's is still filling
     return found
 
 
@@ -107,10 +107,11 @@ def comparison(rows: Sequence[Row], period: Mapping[str, str], group: str, today
     first, last = period_days(period)
     currency = main_currency(rows)
     usage = [r for r in rows if r["service"] not in RECURRING and r["currency"] == currency]
-    shown = [b for b in buckets(first, min(last, max(today, first)), group, today) if b.first <= today]
+    shown = [b for b in buckets(first, last, group, today) if b.first <= today]
     now: list[Decimal] = [ZERO] * len(shown)
     old: list[Decimal] = [ZERO] * len(shown)
     prev_days: dict[int, list[date]] = defaultdict(list)
+    whole_prev = [date.fromisoformat(r["previous_period"]) for r in rows if r["previous_period"]]
     for r in usage:
         d = date.fromisoformat(r["period"])
         if d > today:
@@ -123,8 +124,7 @@ def comparison(rows: Sequence[Row], period: Mapping[str, str], group: str, today
             pd = date.fromisoformat(r["previous_period"])
             old[i] += Decimal(r["previous_cost"])
             prev_days[i].append(pd)
-    prev_first = min((d for ds in prev_days.values() for d in ds), default=None)
-    prev_last = max((d for ds in prev_days.values() for d in ds), default=None)
+    prev_first, prev_last = min(whole_prev, default=None), max(whole_prev, default=None)
     this_label = f"this period ({span(first, last)})"
     prev_label = f"previous period ({span(prev_first, prev_last)})" if prev_first and prev_last else "previous period"
     partial = [not b.full for b in shown]
@@ -150,7 +150,7 @@ def service_trend(rows: Sequence[Row], period: Mapping[str, str], group: str, to
     page switches between."""
     first, last = period_days(period)
     currency = main_currency(rows)
-    shown = [b for b in buckets(first, min(last, max(today, first)), group, today) if b.first <= today]
+    shown = [b for b in buckets(first, last, group, today) if b.first <= today]
     cost: dict[str, list[Decimal]] = {}
     quantity: dict[str, list[Decimal]] = {}
     units: dict[str, str] = {}
