@@ -134,6 +134,23 @@ def test_comparison_chart_pairs_equal_buckets_and_keeps_seats_apart(site: Site, 
     assert not calls or calls[0]["label"] == "Calls (minutes)"
     page.screenshot(path=shots / "overview-trend-quantity.png", full_page=True)
 
+    # four weeks to today beside the four before (both inside the generated traffic)
+    start = (today - timedelta(days=27)).isoformat()
+    page.goto(f"{site.base}/ui/overview?period=custom&from={local(start)}&to={local(today.isoformat(), end=True)}"
+              "&group_by=week")  # fmt: skip
+    spec = _spec(page, "usage-over-time")
+    assert len(spec["labels"]) == 4 and spec["labels"][-1].endswith("(partial)")
+    usage = site.api("usage", "platform", group_by="day", period="custom", **{"from": start, "to": today.isoformat()})
+    rows = [r for r in usage["sections"]["usage"] if r["service"] != "seats"]
+    for i in range(4):  # bucket i: days 7i..7i+6 of each period
+        week = [
+            r for r in rows if 7 * i <= (date.fromisoformat(r["period"]) - date.fromisoformat(start)).days < 7 * i + 7
+        ]
+        assert Decimal(spec["datasets"][0]["raw"][i]) == sum((Decimal(r["cost"]) for r in week), Decimal(0))
+        assert Decimal(spec["datasets"][1]["raw"][i]) == sum((Decimal(r["previous_cost"]) for r in week), Decimal(0))
+    assert sum(Decimal(x) for x in spec["datasets"][1]["raw"]) > 0
+    page.screenshot(path=shots / "overview-compare.png", full_page=True)
+
     # this month: no bucket after today
     page.goto(f"{site.base}/ui/overview?period=this-month&group_by=day")
     spec = _spec(page, "usage-over-time")
