@@ -118,6 +118,8 @@ def service(name: str) -> str:
 def meter(name: str) -> str:
     if name in METERS:
         return METERS[name]
+    if name.endswith("."):  # a meter prefix (allocation's basis)
+        return f"{humanize(name)} (every meter)"
     if name.startswith("seats.active."):
         return f"Seats ({ROLES.get(name.removeprefix('seats.active.'), humanize(name.removeprefix('seats.active.')))})"
     if name.startswith("whatsapp.template."):

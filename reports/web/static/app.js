@@ -25,9 +25,11 @@ function rowGroups(tbody) {
   return groups;
 }
 
-function cellValue(tr, col) {
+// numbers sort by the report's value, text by what a person reads (a meter's label, not its id)
+function cellValue(tr, col, numeric) {
   const td = tr.querySelector(`td[data-col="${col}"]`);
-  return td ? td.dataset.value ?? td.textContent : "";
+  if (!td) return "";
+  return numeric ? td.dataset.value ?? td.textContent : td.textContent;
 }
 
 function setupTable(section) {
@@ -51,8 +53,8 @@ function setupTable(section) {
     if (state.col) {
       const numeric = section.querySelector(`th[data-col="${state.col}"]`).classList.contains("num");
       order = [...groups].sort((a, b) => {
-        const x = cellValue(a[0], state.col);
-        const y = cellValue(b[0], state.col);
+        const x = cellValue(a[0], state.col, numeric);
+        const y = cellValue(b[0], state.col, numeric);
         if (numeric) {
           const nx = x === "" ? -Infinity : Number(x);
           const ny = y === "" ? -Infinity : Number(y);
