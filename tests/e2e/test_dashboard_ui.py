@@ -311,3 +311,18 @@ def test_every_page_fits_the_screen(site: Site, browser: Browser, shots: Path, s
         page.screenshot(path=shots / (f"{name}-mobile.png" if size == "mobile" else f"{name}-desktop.png"),
                         full_page=True)  # fmt: skip
     page.close()
+
+
+def test_a_tenant_reads_its_own_zone_and_needs_no_tenant_picked(site: Site, browser: Browser, shots: Path) -> None:
+    tenant = next(t for t in site.tenants if t["timezone"] != "UTC")
+    page = browser.new_page(viewport=MOBILE)
+    sign_in(page, site, f"tenant:{tenant['id']}")
+    assert page.inner_text("#time-zone") == tenant["timezone"]  # the viewer's zone by default
+    assert page.inner_text("#tz option >> nth=0") == "the tenant's"
+    response = page.goto(f"{site.base}/ui/cycle")  # the scope's one tenant: no picking needed
+    assert response is not None and response.status == 200 and page.locator("#err-tenant").count() == 0
+    api = site.api("cycle", f"tenant:{tenant['id']}")
+    assert cells(page, "charges", "estimated_amount") == [r["estimated_amount"] for r in api["sections"]["charges"]]
+    assert page.get_attribute("#period-from", "data-value") == api["period"]["from"]
+    page.screenshot(path=shots / "cycle-tenant-mobile.png", full_page=True)
+    page.close()
