@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -25,13 +27,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from omnimeter.errors import OmnimeterError
+from omnimeter.reports import labels
 from omnimeter.reports.api import Backend, backend, who
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring
+from omnimeter.reports.web.cells import CURRENCY, local_time, number, present
 from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
+from omnimeter.reports.web.presets import api_query, dtlocal
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -42,12 +47,48 @@ ASSETS = {
 }
 COOKIE = "omnimeter_token"
 CSRF_COOKIE = "omnimeter_csrf"
-NAV_KEEP = ("period", "from", "to", "group_by", "tenant", "reseller")
+NAV_KEEP = ("period", "from", "to", "group_by", "tenant", "reseller", "tz")
 
 
 def _numclass(v: Any) -> str:
     s = str(v)
     return "num" if s.replace(".", "", 1).replace("-", "", 1).isdigit() else ""
+
+
+FIELDS = ("period", "from", "to", "tz", "group_by", "tenant", "reseller", "amount", "by", "meter", "cycle")
+FIELD_ALIASES = {"time_zone": "tz", "scope": "tenant"}
+CLI_WORDS = (
+    (re.compile(r";?\s*give --tenant or --reseller, not both"), "; choose a tenant or a reseller, not both"),
+    (re.compile(r";\s*give --tenant\b"), "; choose a tenant"),
+    (re.compile(r"\s*\(e\.g\. --amount (\S+)\)"), r" (e.g. \1)"),
+    (re.compile(r"--from/--to"), "From/Until"),
+    (re.compile(r"--(\w+)"), r"\1"),
+)
+AMOUNT_HINT = "use a point for decimals and no thousands separators, e.g. 1200.00"
+
+
+def field_errors(message: str) -> dict[str, str]:
+    """A report's error ("field: what is wrong") as the message to show beside that field of the form
+    ("" for the form as a whole), in the dashboard's words rather than the CLI's."""
+    for pattern, words in CLI_WORDS:
+        message = pattern.sub(words, message)
+    name, sep, rest = message.partition(":")
+    name = FIELD_ALIASES.get(name.strip(), name.strip())
+    if not sep or name not in FIELDS:
+        return {"": message}
+    rest = rest.strip()
+    if name == "amount" and "expected a decimal number" in rest:
+        rest = f"{rest}; {AMOUNT_HINT}"
+    return {name: rest[:1].upper() + rest[1:]}
+
+
+def zones(tenants: list[str], chosen: str) -> list[str]:
+    """The time zones the filters offer: UTC, the tenants' own, a few common ones and the one chosen."""
+    common = ("Europe/London", "Europe/Madrid", "America/New_York", "America/Sao_Paulo", "Asia/Kolkata")
+    found = dict.fromkeys(["UTC", *sorted(tenants), *common])
+    if chosen:
+        found[chosen] = None
+    return list(found)
 
 
 def _script_json(doc: object) -> Markup:
@@ -61,6 +102,13 @@ templates = Environment(
 )  # fmt: skip
 templates.filters["numclass"] = _numclass
 templates.filters["script_json"] = _script_json
+templates.filters["dtlocal"] = dtlocal
+templates.globals["present"] = present
+templates.globals["humanize"] = labels.humanize
+templates.globals["currency_cols"] = CURRENCY  # hidden on screen (every amount names its currency), kept in the DOM
+templates.globals["fmt_money"] = lambda amount, currency: f"{number(Decimal(str(amount)))} {currency}"
+templates.filters["localtime"] = local_time
+templates.filters["label"] = lambda raw, col: labels.value(col, str(raw))
 
 
 def _mac(keys: bytes | Keyring, what: str) -> str:
@@ -187,7 +235,10 @@ def router() -> APIRouter:
         request.state.report = name
         query = dict(request.query_params)
         try:
-            doc = run_report(served.store, name, request_of(query), session[0]).to_json()
+            ref = load_reference(served.store)
+            allowed = [t.id for t in ref.directory.tenants if session[0].allows(t)]
+            asked = request_of(api_query(query, ref.directory, allowed))
+            doc = run_report(served.store, name, asked, session[0]).to_json()
         except Forbidden as err:
             return PlainTextResponse(str(err), 403)
         except (ValueError, NotFound, OmnimeterError) as err:
@@ -211,14 +262,21 @@ def router() -> APIRouter:
         if page not in PAGE_BUILDERS:
             body = templates.get_template("message.html").render(**layout, ident="error", message=f"No page {page!r}.")
             return _html(body, 404)
+        tenants: list[tuple[str, str]] = []
         try:
-            tenants = [(t.id, t.name) for t in load_reference(served.store).directory.tenants if scope.allows(t)]
-            template, variables = PAGE_BUILDERS[page](Page(served.store, scope, query, tenants))
+            directory = load_reference(served.store).directory
+            mine = [t for t in directory.tenants if scope.allows(t)]
+            tenants = [(t.id, t.name) for t in mine]
+            layout["zones"] = zones([t.timezone for t in mine], query.get("tz", ""))
+            api = api_query(query, directory, [t.id for t in mine])
+            template, variables = PAGE_BUILDERS[page](Page(served.store, scope, query, tenants, api))
             return _html(templates.get_template(template).render(**layout, **variables))
         except Forbidden as err:
             ident, message, code = "forbidden", f"Not allowed: {err}. No data is shown.", 403
         except (ValueError, NotFound, OmnimeterError) as err:
-            ident, message, code = "error", str(err), 400
+            errors = field_errors(str(err))
+            form = {"query": query, "tenants": tenants, "errors": errors}
+            return _html(templates.get_template("invalid.html").render(**layout, **form), 400)
         except Exception:
             log.exception("dashboard page %s failed", page)
             ident, message, code = "failed", "The page failed; see the server log.", 500

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from omnimeter.reports import labels
 from omnimeter.reports.api import PARAMS
 from omnimeter.reports.api import request_of as api_request_of
-from omnimeter.reports.catalog import run_report
+from omnimeter.reports.catalog import MAX_BUCKETS, run_report
 from omnimeter.reports.model import Request
 from omnimeter.reports.scope import Scope
+from omnimeter.reports.web import charts
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 Doc = dict[str, Any]
@@ -45,11 +49,18 @@ def chart_spec(kind: str, labels: list[Any], datasets: list[tuple[str, list[Any]
 class Page:
     """One page build: runs reports for the signed-in scope."""
 
-    def __init__(self, store: ClickHouseStore, scope: Scope, query: Query, tenants: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, store: ClickHouseStore, scope: Scope, query: Query, tenants: list[tuple[str, str]],
+        api: Query | None = None,
+    ) -> None:  # fmt: skip
+        """`query` is the form as sent (what the filters show); `api` the API parameters it stands for
+        (presets resolved: reports/web/presets.py), `query` itself when not given."""
         self.store, self.scope, self.query, self.tenants = store, scope, query, tenants
+        self.api = query if api is None else api
 
-    def report(self, name: str) -> Doc:
-        return run_report(self.store, name, request_of(self.query), self.scope).to_json()
+    def report(self, name: str, **override: str) -> Doc:
+        """A report for the page's parameters (`override`: some of them replaced, e.g. group_by)."""
+        return run_report(self.store, name, request_of({**self.api, **override}), self.scope).to_json()
 
     def export(self, name: str, section: str) -> str:
         return f"/ui/export/{name}/{section}.csv?{urlencode({k: v for k, v in self.query.items() if v})}"
@@ -61,21 +72,29 @@ class Page:
 
 def overview(p: Page) -> View:
     services = p.report("services")
-    usage = p.report("usage")
     by = services["sections"]["by_service"]
-    cost_chart = chart_spec("bar", [r["service"] for r in by], [("cost", [r["cost"] for r in by])])
-    periods: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for r in usage["sections"]["usage"]:
-        periods[r["period"]][0] += Decimal(r["cost"])
-        periods[r["period"]][1] += Decimal(r["previous_cost"])
-    keys = sorted(periods)
-    over_time = chart_spec(
-        "bar", keys,
-        [("this period", [periods[k][0] for k in keys]), ("previous period", [periods[k][1] for k in keys])],
+    period = services["period"]
+    first, last = charts.period_days(period)
+    group = p.api.get("group_by", "month")
+    daily = (last - first).days < MAX_BUCKETS  # aligned buckets are cut from days (else the report's own)
+    usage = p.report("usage", group_by="day") if daily else p.report("usage")
+    rows = usage["sections"]["usage"]
+    today = datetime.now(ZoneInfo(period["time_zone"])).date()
+    usage_by = [r for r in by if r["service"] not in charts.RECURRING]
+    recurring = [r for r in by if r["service"] in charts.RECURRING]
+    cost_chart = chart_spec("bar", [labels.service(r["service"]) for r in usage_by],
+                            [("cost", [r["cost"] for r in usage_by])])  # fmt: skip
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for r in by:
+        kind = "recurring" if r["service"] in charts.RECURRING else "usage"
+        totals[r["currency"]][kind] += Decimal(r["cost"])
+        totals[r["currency"]]["total"] += Decimal(r["cost"])
+    return p.view(
+        "overview.html", "services", services, by_service=by, usage_by=usage_by, recurring=recurring,
+        totals={c: dict(v) for c, v in sorted(totals.items(), key=lambda kv: -kv[1]["total"])},
+        cost_chart=cost_chart, over_time=charts.comparison(rows, period, group if daily else "day", today),
+        trend=charts.service_trend(rows, period, group if daily else "day", today), aligned=daily,
     )  # fmt: skip
-    total = sum((Decimal(r["cost"]) for r in by), Decimal(0))
-    return p.view("overview.html", "services", services, by_service=by, total=total, cost_chart=cost_chart,
-                  over_time=over_time)  # fmt: skip
 
 
 def users(p: Page) -> View:
@@ -103,7 +122,16 @@ def whatsapp(p: Page) -> View:
 
 def resellers(p: Page) -> View:
     doc = p.report("resellers")
-    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true")
+    companies = doc["sections"]["companies"]
+    fallback = {}  # sections without a currency column: the companies' (when they share one per party)
+    for party in ("platform", "reseller"):
+        found = {r[f"currency_{party}"] for r in companies}
+        if len(found) == 1:
+            fallback[f"currency_{party}"] = found.pop()
+    if "currency_reseller" in fallback:
+        fallback["currency"] = fallback["currency_reseller"]  # a price_* column is the price to the reseller
+    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true",
+                  fallback=fallback)  # fmt: skip
 
 
 def billing_units(p: Page) -> View:

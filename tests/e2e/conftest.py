@@ -12,7 +12,7 @@ import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,21 @@ def sign_in(page: Page, site: Site, scope: str) -> None:
 
 
 def cells(page: Page, section: str, column: str) -> list[str]:
+    """The report's values of a column (each cell's data-value: the text is formatted for people)."""
     return page.eval_on_selector_all(
-        f'#sec-{section} tbody td[data-col="{column}"]', "els => els.map(e => e.textContent)"
+        f'#sec-{section} tbody > tr[data-row] > td[data-col="{column}"]',
+        "els => els.map(e => e.dataset.value ?? e.textContent)",
     )
+
+
+def texts(page: Page, section: str, column: str) -> list[str]:
+    """What a person reads in a column."""
+    return page.eval_on_selector_all(
+        f'#sec-{section} tbody > tr[data-row] > td[data-col="{column}"]', "els => els.map(e => e.textContent)"
+    )
+
+
+def local(day: str, end: bool = False) -> str:
+    """A day as the datetime-local inputs take it; `end`: the instant after the day (the period's Until)."""
+    d = date.fromisoformat(day) + timedelta(days=1 if end else 0)
+    return f"{d.isoformat()}T00:00"
