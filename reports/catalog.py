@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from omnimeter.reports import cost_reports, cycle_report, reseller_report, usage_reports
+from omnimeter.reports import cost_reports, cycle_report, lines_report, reseller_report, usage_reports
 from omnimeter.reports.model import Context, Report, Request
 from omnimeter.reports.period import GroupBy, Period, PeriodError, resolve
 from omnimeter.reports.query import Agg, newest
@@ -25,6 +25,8 @@ REPORTS: dict[str, tuple[Builder, str]] = {
     "billing-units": (cost_reports.billing_units, "Usage and cost per billing unit"),
     "allocation": (cost_reports.allocation, "Split an amount across cost centers by their share of a meter"),
     "cycle": (cycle_report.cycle, "Billing cycle: commitments, estimated charges, carrier credit, carry-over"),
+    "lines": (lines_report.lines, "The billable lines behind a total, a page at a time"),
+    "event": (lines_report.event, "One billable line and the stored event it was rated from"),
 }
 
 

@@ -67,6 +67,24 @@ SHAPES: dict[str, dict[str, str]] = {
         "currency_reseller:s",
         "credit": "credit:d spent:d remaining:d used_percent:p currency:s",
         "carry_over": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
+        "carried_in": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
+        "warnings": "kind:s meter:s used:d limit:d used_percent:p level:s overage:d overage_cost:d forecast:d "
+        "forecast_percent:p forecast_level:s currency:s message:s",
+        "totals": "party:s lines:d adjustment:d charge:d currency:s",
+        "navigation": "previous_cycle:D next_cycle:D state:s",
+        "cycles": "cycle_start:t cycle_end:t state:s selected:i",
+    },
+    "lines": {
+        "summary": "lines:i quantity:d cost:d currency:s page:i page_size:i pages:i",
+        "lines": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "
+        "user_id:s free_reason:s cost:d currency:s price_platform:p currency_platform:s price_reseller:p "
+        "currency_reseller:s corrects_line_id:s",
+    },
+    "event": {
+        "line": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "
+        "user_id:s free_reason:s cost:d currency:s price_platform:p currency_platform:s price_reseller:p "
+        "currency_reseller:s corrects_line_id:s",
+        "event": "tenant_id:s source:s event_id:s type:s channel:s event_time:t ingested_at:t data:s",
     },
 }
 
