@@ -100,8 +100,8 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     elapsed = max(min(now, end) - start, timedelta(0))
     paid = {row[0]: row[4] for row in charges}  # meter -> estimated amount the tenant pays
     warnings = [
-        commitment_warning(c.meter, c.included, c.used, paid.get(c.meter, ZERO), currency,
-                           forecast(c.used, start, end, now)).row()
+        commitment_warning(c.meter, qty(c.included), qty(c.used), paid.get(c.meter, ZERO), currency,
+                           qty(forecast(c.used, start, end, now))).row()
         for c in commitments
     ]  # fmt: skip
     warnings += [credit_warning(c.credit, c.spent, currency, forecast(c.spent, start, end, now)).row() for c in credit]

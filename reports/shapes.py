@@ -37,18 +37,22 @@ SHAPES: dict[str, dict[str, str]] = {
     },
     "resellers": {
         "companies": "company_id:s name:s reseller_id:s total_price_platform:d total_price_reseller:d "
-        "currency_platform:s currency_reseller:s",
+        "currency_platform:s currency_reseller:s margin:p",
         "text_messaging": "company_id:s name:s delivered_sms:d price_sms:d "
         "sent_viber:d delivered_viber:d price_viber:d sent_whatsapp:d delivered_whatsapp:d price_whatsapp:d "
         "sent_email:d delivered_email:d price_email:d "
-        "sent_push:d delivered_push:d price_push:d total_price_platform:d total_price_reseller:d",
+        "sent_push:d delivered_push:d price_push:d total_price_platform:d total_price_reseller:d margin:p",
         "chat": "company_id:s name:s operator_messages:d operator_messages_price:d bot_messages:d "
-        "bot_messages_price:d user_messages:d user_messages_price:d total_price_platform:d total_price_reseller:d",
+        "bot_messages_price:d user_messages:d user_messages_price:d operator_messages_voice_assistant:d "
+        "bot_messages_voice_assistant:d user_messages_voice_assistant:d voice_assistant_messages_price:d "
+        "total_price_platform:d total_price_reseller:d margin:p",
         "telephony": "company_id:s name:s section:s direction:s calls:i billable_seconds:d total_price_platform:d "
-        "total_price_reseller:d",
-        "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d",
+        "total_price_reseller:d margin:p",
+        "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d margin:p",
         "adjustments": "company_id:s cycle_start:D meter:s adjustment_platform:d currency_platform:s "
         "adjustment_reseller:d currency_reseller:s",
+        "totals": "section:s rows:i total_price_platform:d total_price_reseller:d margin:p negative_margins:i "
+        "currency_platform:s currency_reseller:s",
     },
     "billing-units": {
         "by_unit": "tenant_id:s billing_unit:s name:s cost:d currency:s",

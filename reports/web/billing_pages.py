@@ -36,9 +36,17 @@ def cycle(p: Page) -> View:
     last = (date.fromisoformat(doc["period"]["to"][:10]) - timedelta(days=1)).isoformat()
     period = {"tenant": tenant, "period": "custom", "from": c["cycle_start"][:10], "to": last}
     lines_links = {r["meter"]: _href("lines", {**period, "meter": r["meter"]}) for r in doc["sections"]["charges"]}
-    cycle_links = {r["cycle_start"]: cycle_href(r["cycle_start"]) for r in doc["sections"]["cycles"]}
+    # newest first, as dates: a cycle runs from its first local day to the day before the next starts
+    cycle_rows = [
+        {"cycle": r["cycle_start"][:10], "from": r["cycle_start"][:10],
+         "to": (date.fromisoformat(r["cycle_end"][:10]) - timedelta(days=1)).isoformat(),
+         "state": r["state"] + (" (shown)" if r["selected"] else "")}
+        for r in reversed(doc["sections"]["cycles"])
+    ]  # fmt: skip
+    cycle_links = {r["cycle"]: cycle_href(r["cycle"]) for r in cycle_rows}
     return p.view(
         "cycle.html", "cycle", doc, cycle_href=cycle_href, lines_links=lines_links, cycle_links=cycle_links,
+        cycle_rows=cycle_rows,
         statement_href=_href("statement", {**base, "tenant": tenant, "cycle": c["cycle_start"][:10]}),
     )  # fmt: skip
 

@@ -69,7 +69,7 @@ def _cycle_doc(warnings: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _render_cycle(doc: dict[str, Any]) -> str:
     return _render("cycle.html", doc=doc, cycle_href=lambda d: f"/ui/cycle?cycle={d}", lines_links={},
-                   cycle_links={}, statement_href="/ui/statement?cycle=2026-11-03")  # fmt: skip
+                   cycle_links={}, cycle_rows=[], statement_href="/ui/statement?cycle=2026-11-03")  # fmt: skip
 
 
 def test_progress_bars_carry_their_width_as_data_not_inline_style() -> None:
