@@ -355,13 +355,17 @@ class Rater:
         else:
             # tiers: each party's running quantity in the cycle under its own settings
             before_p = self.state.used(tenant.id, cycle, usage.meter, platform=True)
-            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p) if quantity_p else ZERO
+            periods_p = platform.billing.seat_multiplier(usage.meter, tenant.cycle) if platform else 1
+            amount_p = (
+                self._amount(platform, usage._replace(quantity=quantity_p), before_p, periods_p) if quantity_p else ZERO
+            )
             if quantity_p:
                 self.state.add_used(tenant.id, cycle, usage.meter, quantity_p, platform=True)
             amount_r = ZERO
             if usage.quantity > 0:
                 before_r = self.state.used(tenant.id, cycle, usage.meter)
-                amount_r = self._amount(retail, usage, before_r)
+                periods_r = retail.billing.seat_multiplier(usage.meter, tenant.cycle) if retail else 1
+                amount_r = self._amount(retail, usage, before_r, periods_r)
                 self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
         return BillableLine(
@@ -374,13 +378,14 @@ class Rater:
         )  # fmt: skip
 
     @staticmethod
-    def _amount(book: PriceBook | None, usage: Usage, before: Decimal) -> Decimal:
+    def _amount(book: PriceBook | None, usage: Usage, before: Decimal, periods: int = 1) -> Decimal:
+        """`periods`: the book's seat periods in the tenant's cycle (BillingPolicy.seat_multiplier)."""
         if book is None:
             return ZERO
         price = book.prices.get(usage.meter)
         if price is None:
             return ZERO
-        amount = price.charge(usage.country, usage.number).marginal(before, usage.quantity)
+        amount = price.charge(usage.country, usage.number).marginal(before, usage.quantity) * periods
         if usage.connection:
             amount += price.connection_fee
         return line_amount(amount)

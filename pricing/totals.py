@@ -7,13 +7,14 @@ sum of the lines as they were priced one by one, and `adjustment_*` the differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from omnimeter.pricing.books import PriceBooks
 from omnimeter.pricing.cycle_charges import CycleCharge, cycle_charges
 from omnimeter.pricing.rating import BillableLine
+from omnimeter.schemas.types import Period
 
 ZERO = Decimal(0)
 
@@ -36,8 +37,9 @@ class Total:
     adjustment_reseller: Decimal = ZERO
 
 
-def totals(lines: Iterable[BillableLine], books: PriceBooks) -> list[Total]:
-    return totals_of(cycle_charges(lines, books))
+def totals(lines: Iterable[BillableLine], books: PriceBooks, cycles: Mapping[str, Period] | None = None) -> list[Total]:
+    """`cycles`: each tenant's cycle length (default monthly), for seat prices per month."""
+    return totals_of(cycle_charges(lines, books, cycles))
 
 
 def totals_of(charges: Iterable[CycleCharge]) -> list[Total]:

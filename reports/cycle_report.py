@@ -75,7 +75,7 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
     )
     key = (tenant.id, start.date())
-    by_party = cycle_charges(store, ctx.books, [key], reseller=ctx.only_reseller).get(key, [])
+    by_party = cycle_charges(store, ctx.books, [key], ctx.only_reseller, {tenant.id: tenant.cycle}).get(key, [])
     charges, both = [], []
     for m in by_party:
         meter, model, quantity, platform, reseller = m.meter, m.model, m.charged, m.platform, m.reseller

@@ -56,14 +56,16 @@ class Warning:
     overage_cost: Decimal
     forecast: Decimal
     currency: str
+    exact: tuple[Decimal, Decimal] | None = None  # used and forecast before rounding to minor units
 
     @property
     def used_percent(self) -> Decimal:
-        return percent(self.used, self.limit)
+        """Of the exact amount (as the commitments and credit sections), not of the rounded one."""
+        return percent(self.exact[0] if self.exact else self.used, self.limit)
 
     @property
     def forecast_percent(self) -> Decimal:
-        return percent(self.forecast, self.limit)
+        return percent(self.exact[1] if self.exact else self.forecast, self.limit)
 
     @property
     def level(self) -> Level:
@@ -102,4 +104,4 @@ def commitment_warning(
 def credit_warning(credit: Decimal, spent: Decimal, currency: str, forecast_spent: Decimal) -> Warning:
     over = round_money(max(spent - credit, ZERO), currency)
     return Warning("credit", "carrier", round_money(spent, currency), round_money(credit, currency), over, over,
-                   round_money(forecast_spent, currency), currency)  # fmt: skip
+                   round_money(forecast_spent, currency), currency, (spent, forecast_spent))  # fmt: skip

@@ -54,7 +54,10 @@ def _row(ctx: Context, r: tuple[Any, ...]) -> tuple[object, ...]:
         ap, cp, ar, cr, corrects = r  # fmt: skip
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
     tenant_view = ctx.scope.kind is Kind.TENANT
-    sees_platform = ctx.scope.sees_both_prices_of(reseller) or (tenant_view and not reseller)
+    # reports/scope.py: the platform sees every price to platform, a direct tenant its own (what it pays)
+    sees_platform = (
+        ctx.scope.kind is Kind.PLATFORM or ctx.scope.sees_both_prices_of(reseller) or (tenant_view and not reseller)
+    )
     sees_reseller = bool(reseller) and (ctx.scope.sees_both_prices_of(reseller) or tenant_view)
     pays, currency = (Decimal(ar), cr) if reseller else (Decimal(ap), cp)
     return (f"{source}/{event_id}/{index}", at, tenant, meter, qty(Decimal(quantity)), unit, channel, account,

@@ -57,6 +57,8 @@ SHAPES: dict[str, dict[str, str]] = {
     "billing-units": {
         "by_unit": "tenant_id:s billing_unit:s name:s cost:d currency:s",
         "by_unit_meter": "tenant_id:s billing_unit:s meter:s quantity:d cost:d currency:s",
+        "members": "tenant_id:s billing_unit:s name:s kind:s member:s member_name:s share_percent:p rule:s",
+        "trend": "tenant_id:s billing_unit:s period:D cost:d currency:s",
     },
     "allocation": {
         "allocation": "center:s usage:d share_percent:p amount:d currency:s",

@@ -4,12 +4,13 @@ lines behind a total and the event behind a line. Each runs the same report as t
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from omnimeter.reports.web.pages import Page, View
+from omnimeter.reports.web.pages import Page, View, chart_spec
 
 LINE_COLUMNS = ("line_id", "event_time", "tenant_id", "meter", "quantity", "unit", "free_reason", "cost",
                 "currency", "price_platform", "price_reseller")  # fmt: skip
@@ -87,5 +88,22 @@ def event(p: Page) -> View:
     return p.view("event.html", "event", p.report("event"), pretty=pretty)
 
 
-BILLING_PAGES: dict[str, Any] = {"cycle": cycle, "statement": statement, "lines": lines, "event": event}
+def billing_units(p: Page) -> View:
+    doc = p.report("billing-units")
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for m in doc["sections"]["members"]:
+        counts[(m["tenant_id"], m["billing_unit"])][m["kind"]] += 1
+    periods = sorted({r["period"] for r in doc["sections"]["trend"]})
+    series: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for r in doc["sections"]["trend"]:
+        series[f"{r['tenant_id']} {r['billing_unit']}"][r["period"]] = Decimal(r["cost"])
+    top = sorted(series, key=lambda k: -sum(series[k].values()))[:8]  # a readable chart: the 8 costliest units
+    spec = chart_spec("line", periods, [(k, [series[k].get(d, Decimal(0)) for d in periods]) for k in top])
+    return p.view("billing_units.html", "billing-units", doc, counts={k: dict(v) for k, v in counts.items()},
+                  trend_chart=spec)  # fmt: skip
+
+
+BILLING_PAGES: dict[str, Any] = {
+    "cycle": cycle, "statement": statement, "lines": lines, "event": event, "billing-units": billing_units,
+}  # fmt: skip
 STATEMENT_SECTIONS = ("cycle", "charges", "charges_by_party", "totals", "commitments", "credit", "warnings")

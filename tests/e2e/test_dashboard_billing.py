@@ -264,7 +264,7 @@ def test_drill_down_from_a_charge_to_its_lines_and_an_event(site: Site, browser:
     page.wait_for_selector("#sec-event")
     event = site.api("event", "platform", line=line_id)
     assert page.inner_text("#sec-event dd[data-col=event_id]") == event["sections"]["event"][0]["event_id"]
-    assert cells(page, "line", "line_id") == [line_id]
+    assert page.inner_text("#sec-line dd[data-col=line_id]") == line_id
     _shot(page, shots, "event")
     page.close()
 
@@ -349,4 +349,33 @@ def test_reseller_report_margins_voice_assistant_and_totals(
     assert chat_total["negative_margins"] >= 1  # reseller-02 prices its assistant's user messages under wholesale
     assert page.locator("#neg-chat").is_visible()
     _shot(page, shots, "resellers-margins")
+    page.close()
+
+
+def test_billing_units_show_members_rules_and_trend(site: Site, browser: Browser, shots: Path) -> None:
+    tenant = site.tenants[0]["id"]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    sign_in(page, site, "platform")
+    query = {"period": "custom", "from": site.first, "to": site.last, "group_by": "week", "tenant": tenant}
+    page.goto(f"{site.base}/ui/billing-units?{'&'.join(f'{k}={v}' for k, v in query.items())}")
+    page.wait_for_selector("canvas[data-ready='1']", state="attached")
+    api = site.api("billing-units", "platform", **query)
+    members = api["sections"]["members"]
+    assert cells(page, "members", "member") == [m["member"] for m in members]
+    assert "a number belongs to exactly one billing unit" in page.inner_text("#unit-rules")
+    numbers = [m["member"] for m in members if m["kind"] == "number"]
+    assert numbers and len(numbers) == len(set(numbers))  # a number in exactly one unit
+    users: dict[str, list[Decimal]] = {}
+    for m in members:
+        if m["kind"] == "user":
+            users.setdefault(m["member"], []).append(Decimal(m["share_percent"]))
+    several = {u: s for u, s in users.items() if len(s) > 1}
+    assert several, "the generated directory puts some users in two units"
+    # weights 3:1 (omnimeter/cli/traffic.py directory_doc): 75.0 % and 25.0 %; no weights: 50.0 % each
+    shares = {tuple(sorted(s)) for s in several.values()}
+    assert shares == {(Decimal("25.0"), Decimal("75.0")), (Decimal("50.0"), Decimal("50.0"))}, several
+    cards = page.eval_on_selector_all("#unit-cards b[data-col=cost]", "els => els.map(e => e.textContent)")
+    assert cards == [f"{u['cost']} {u['currency']}" for u in api["sections"]["by_unit"]]
+    assert cells(page, "trend", "cost") == [r["cost"] for r in api["sections"]["trend"]]
+    _shot(page, shots, "billing-units-members")
     page.close()

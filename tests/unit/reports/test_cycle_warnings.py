@@ -50,6 +50,8 @@ def test_credit_spent_beyond_it_is_the_overage_cost() -> None:
     # 250.00 credit, 262.345 spent → 262.35 (half-up); over by 12.35; 105 % used (262.35 / 250 = 104.94 → 104.9)
     w = credit_warning(D("250.00"), D("262.345"), "USD", D("300"))
     assert (w.used, w.overage_cost, w.used_percent, w.level) == (D("262.35"), D("12.35"), D("104.9"), Level.EXCEEDED)
+    # the percent of the exact amount, as the credit section: 4.135 of 3.98 is 103.89 -> 103.9 (4.14 would be 104.0)
+    assert credit_warning(D("3.98"), D("4.135"), "USD", D("4.135")).used_percent == D("103.9")
 
 
 def test_cycles_listed_back_to_the_signup_and_one_ahead() -> None:
