@@ -99,11 +99,25 @@ def billing_units(p: Page) -> View:
         series[f"{r['tenant_id']} {r['billing_unit']}"][r["period"]] = Decimal(r["cost"])
     top = sorted(series, key=lambda k: -sum(series[k].values()))[:8]  # a readable chart: the 8 costliest units
     spec = chart_spec("line", periods, [(k, [series[k].get(d, Decimal(0)) for d in periods]) for k in top])
+    pivot: dict[str, dict[str, str]] = defaultdict(dict)  # unit -> period -> cost, as the API gives it
+    for r in doc["sections"]["trend"]:
+        pivot[f"{r['tenant_id']} {r['billing_unit']}"][r["period"]] = r["cost"]
     return p.view("billing_units.html", "billing-units", doc, counts={k: dict(v) for k, v in counts.items()},
-                  trend_chart=spec)  # fmt: skip
+                  trend_chart=spec, periods=periods, pivot=dict(pivot))  # fmt: skip
+
+
+def resellers(p: Page) -> View:
+    doc = p.report("resellers")
+    keep = {k: p.query.get(k, "") for k in ("period", "from", "to", "tz")}
+    if keep["period"] != "custom":
+        keep["from"] = keep["to"] = ""
+    links = {r["company_id"]: _href("lines", {**keep, "tenant": r["company_id"]}) for r in doc["sections"]["companies"]}
+    return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true",
+                  lines_links=links)  # fmt: skip
 
 
 BILLING_PAGES: dict[str, Any] = {
+    "resellers": resellers,
     "cycle": cycle, "statement": statement, "lines": lines, "event": event, "billing-units": billing_units,
 }  # fmt: skip
 STATEMENT_SECTIONS = ("cycle", "charges", "charges_by_party", "totals", "commitments", "credit", "warnings")

@@ -67,6 +67,11 @@ def test_cycle_navigation_keeps_the_cycle_and_shows_days_and_carry_in(
     assert nav["state"] == "past" and "closed" in page.inner_text("#cycle-days")
     assert cells(page, "charges", "lines_amount") == [r["lines_amount"] for r in api["sections"]["charges"]]
     assert cells(page, "totals", "charge") == [r["charge"] for r in api["sections"]["totals"]]
+    # what carries into this cycle is what the cycle before carried over
+    before = site.api("cycle", "platform", tenant=tenant, cycle=nav["previous_cycle"])
+    carried = [(r["account"], r["open_until"]) for r in api["sections"]["carried_in"]]
+    assert carried and carried == [(r["account"], r["open_until"]) for r in before["sections"]["carry_over"]]
+    assert cells(page, "carried_in", "account") == [a for a, _ in carried]
     _shot(page, shots, "cycle-past")
 
     # Apply keeps the chosen cycle
@@ -349,6 +354,17 @@ def test_reseller_report_margins_voice_assistant_and_totals(
     assert chat_total["negative_margins"] >= 1  # reseller-02 prices its assistant's user messages under wholesale
     assert page.locator("#neg-chat").is_visible()
     _shot(page, shots, "resellers-margins")
+
+    # a company's total opens its lines over the same period: they add up to its lines amount
+    company = next(r for r in api["sections"]["companies"] if r["company_id"] == tenant["id"])
+    page.click(f"#sec-companies a.drill:text-is('{tenant['id']}')")
+    page.wait_for_selector("#sec-lines")
+    summary = site.api("lines", "platform", period="custom", tenant=tenant["id"], **{"from": site.first,
+                       "to": site.last})["sections"]["summary"][0]  # fmt: skip
+    adjustments = sum((Decimal(a["adjustment_reseller"]) for a in api["sections"]["adjustments"]
+                       if a["company_id"] == tenant["id"]), Decimal("0.00"))  # fmt: skip
+    assert Decimal(summary["cost"]) + adjustments == Decimal(company["total_price_reseller"])
+    assert page.inner_text("#lines-cost") == f"{summary['cost']} {summary['currency']}"
     page.close()
 
 
@@ -376,6 +392,8 @@ def test_billing_units_show_members_rules_and_trend(site: Site, browser: Browser
     assert shares == {(Decimal("25.0"), Decimal("75.0")), (Decimal("50.0"), Decimal("50.0"))}, several
     cards = page.eval_on_selector_all("#unit-cards b[data-col=cost]", "els => els.map(e => e.textContent)")
     assert cards == [f"{u['cost']} {u['currency']}" for u in api["sections"]["by_unit"]]
-    assert cells(page, "trend", "cost") == [r["cost"] for r in api["sections"]["trend"]]
+    for r in api["sections"]["trend"]:  # a pivot: a row per unit, a column per week
+        cell = f'#sec-trend tr[data-unit="{r["tenant_id"]} {r["billing_unit"]}"] td[data-col="{r["period"]}"]'
+        assert page.inner_text(cell) == r["cost"], r
     _shot(page, shots, "billing-units-members")
     page.close()
