@@ -31,7 +31,7 @@ from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.voice import Increment
 from omnimeter.schemas import bounds as b
 from omnimeter.schemas.problems import Problem, ReferenceDataError, from_validation, load_yaml
-from omnimeter.schemas.types import CallDirection
+from omnimeter.schemas.types import CallDirection, Period
 
 # Every number of a book is bounded (schemas/bounds.py) so that every line's amount fits Decimal(18, 6):
 # `per: 1e-30` or `unit: 1e20` is refused here, with the field named, not at rating or insert time.
@@ -169,6 +169,14 @@ class WhatsAppRules(_Model):
         return found
 
 
+class SeatPeriod(StrEnum):
+    """What a seat price is for: one billing cycle, whatever its length (the default), or one month, so a
+    yearly cycle charges each seat 12 times its price (months in the cycle: 1 monthly, 12 yearly)."""
+
+    CYCLE = "cycle"
+    MONTH = "month"
+
+
 class BillingPolicy(_Model):
     sms_billed_on: BilledOn = BilledOn.SENT
     email_billed_on: BilledOn = BilledOn.SENT
@@ -179,6 +187,13 @@ class BillingPolicy(_Model):
     voice_increments: dict[CallDirection, IncrementText] = Field(default_factory=dict)
     bill_unanswered: bool = False  # charge unanswered and 0 s calls (their `voice.calls` line; seconds stay 0)
     whatsapp: WhatsAppRules = Field(default_factory=WhatsAppRules)
+    seat_period: SeatPeriod = SeatPeriod.CYCLE
+
+    def seat_multiplier(self, meter: str, cycle: Period) -> int:
+        """How many of the book's seat periods one cycle holds, for a seat meter (1 for any other)."""
+        if self.seat_period is SeatPeriod.MONTH and meter.startswith(SEAT_PREFIX) and cycle is Period.YEARLY:
+            return 12
+        return 1
 
     def same_as(self, other: BillingPolicy) -> bool:
         """Whether both bill every usage alike (compares the settings, not the derived caches)."""

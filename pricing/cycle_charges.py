@@ -18,7 +18,7 @@ A cycle that spans two versions of a book charges each version for the usage it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,6 +28,7 @@ from omnimeter.pricing.charges import ChargeModel
 from omnimeter.pricing.meters import UNPRICED
 from omnimeter.pricing.money import round_money
 from omnimeter.pricing.rating import BillableLine, is_reversal
+from omnimeter.schemas.types import Period
 
 ZERO = Decimal(0)
 _LINEAR = (ChargeModel.PER_UNIT, ChargeModel.PERCENTAGE)
@@ -70,8 +71,15 @@ class CycleCharge:
     reseller: PartyCharge | None  # None for a direct tenant
 
 
-def party_charge(meter: str, usages: Iterable[BookUsage], books: dict[str, PriceBook], currency: str) -> PartyCharge:
-    """The cycle charge of one party for one meter, from its usage under each book version."""
+def party_charge(
+    meter: str,
+    usages: Iterable[BookUsage],
+    books: dict[str, PriceBook],
+    currency: str,
+    cycle: Period = Period.MONTHLY,
+) -> PartyCharge:
+    """The cycle charge of one party for one meter, from its usage under each book version. `cycle`: the
+    tenant's cycle length (a seat price per month charges a yearly cycle 12 times: BillingPolicy)."""
     charge = lines = ZERO
     labels: list[str] = []
     unpriced = False
@@ -95,7 +103,8 @@ def party_charge(meter: str, usages: Iterable[BookUsage], books: dict[str, Price
         if price.model in _LINEAR:
             charge += u.lines_amount
         else:
-            charge += price.charge().total(u.quantity) + price.connection_fee * u.connections
+            periods = book.billing.seat_multiplier(meter, cycle) if book is not None else 1
+            charge += price.charge().total(u.quantity) * periods + price.connection_fee * u.connections
     if latest is not None:
         currency, rounding = latest.currency, latest.rounding
         price = latest.prices.get(meter)
@@ -109,9 +118,12 @@ def party_charge(meter: str, usages: Iterable[BookUsage], books: dict[str, Price
     )  # fmt: skip
 
 
-def cycle_charges(lines: Iterable[BillableLine], price_books: PriceBooks) -> list[CycleCharge]:
+def cycle_charges(
+    lines: Iterable[BillableLine], price_books: PriceBooks, cycles: Mapping[str, Period] | None = None
+) -> list[CycleCharge]:
     """Every (tenant, cycle, meter) of `lines`, charged for both parties. Depends only on the set of lines'
-    quantities and books, not on their order."""
+    quantities and books, not on their order. `cycles`: each tenant's cycle length (default monthly), for
+    seat prices per month (BillingPolicy.seat_period)."""
     books = {b.label: b for b in price_books.books}
     groups: dict[tuple[str, date, str], list[BillableLine]] = {}
     for ln in lines:
@@ -119,10 +131,11 @@ def cycle_charges(lines: Iterable[BillableLine], price_books: PriceBooks) -> lis
     out = []
     for (tenant, cycle, meter), group in sorted(groups.items()):
         first = next((ln for ln in group if ln.reseller_id), group[0])  # a reseller in the cycle: both parties
-        platform = party_charge(meter, _usage(group, platform=True), books, first.currency_platform or "USD")
+        length = (cycles or {}).get(tenant, Period.MONTHLY)
+        platform = party_charge(meter, _usage(group, True), books, first.currency_platform or "USD", length)
         reseller = None
         if first.reseller_id:
-            reseller = party_charge(meter, _usage(group, platform=False), books, first.currency_reseller or "USD")
+            reseller = party_charge(meter, _usage(group, False), books, first.currency_reseller or "USD", length)
         charged = sum((ln.quantity for ln in group if not ln.free_reason), ZERO)
         count = sum(-1 if is_reversal(ln) else 1 for ln in group)  # in effect: a corrected decision counts once
         out.append(CycleCharge(tenant, first.reseller_id, cycle, meter, first.unit, charged, count, platform,

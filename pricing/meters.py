@@ -20,6 +20,7 @@ from omnimeter.schemas.types import CallDirection, Channel, ProviderCategory, Te
 
 CHANNELS = tuple(c.value for c in Channel)
 CHAT_CHANNELS = frozenset({"webchat", "messenger", "instagram", "telegram"})
+VOICE_ASSISTANT = "voice_assistant"  # its messages are metered apart from chat: operator, bot and user
 STATUSES = ("sent", "delivered", "failed")
 SEAT_PREFIX = "seats.active."
 SEAT_OTHER = "seats.active.other"
@@ -37,6 +38,7 @@ BILLABLE = frozenset(
     + [f"whatsapp.template.{c.value}" for c in ProviderCategory]
     + [f"voice.{d.value}.seconds" for d in CallDirection]
     + [f"chat.{k}.messages" for k in ("operator", "bot")]
+    + [f"{VOICE_ASSISTANT}.{k}.messages" for k in ("operator", "bot", "user")]
     + [f"{c}.outbound.messages" for c in ("email", "push", "viber")]
 )
 

@@ -452,11 +452,13 @@ class Rater:
         amount_p = amount_r = ZERO
         if charged_p:
             before_p = self.state.used(tenant.id, cycle, usage.meter, platform=True)
-            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p)
+            periods_p = platform.billing.seat_multiplier(usage.meter, tenant.cycle) if platform else 1
+            amount_p = self._amount(platform, usage._replace(quantity=quantity_p), before_p, periods_p)
             self.state.add_used(tenant.id, cycle, usage.meter, quantity_p, platform=True)
         if charged_r:
             before_r = self.state.used(tenant.id, cycle, usage.meter)
-            amount_r = self._amount(retail, usage, before_r)
+            periods_r = retail.billing.seat_multiplier(usage.meter, tenant.cycle) if retail else 1
+            amount_r = self._amount(retail, usage, before_r, periods_r)
             self.state.add_used(tenant.id, cycle, usage.meter, usage.quantity)
         channel, account, billing_unit, user_id, team, queue, bot_id, campaign = dims
         cost_amount, cost_currency, cost_label, cost_source = self._cost(cost, usage)
@@ -492,13 +494,14 @@ class Rater:
         return line_amount(amount), book.currency, book.label, BOOK
 
     @staticmethod
-    def _amount(book: PriceBook | None, usage: Usage, before: Decimal) -> Decimal:
+    def _amount(book: PriceBook | None, usage: Usage, before: Decimal, periods: int = 1) -> Decimal:
+        """`periods`: the book's seat periods in the tenant's cycle (BillingPolicy.seat_multiplier)."""
         if book is None:
             return ZERO
         price = book.prices.get(usage.meter)
         if price is None:
             return ZERO
-        amount = price.charge(usage.country, usage.number).marginal(before, usage.quantity)
+        amount = price.charge(usage.country, usage.number).marginal(before, usage.quantity) * periods
         if usage.connection:
             amount += price.connection_fee
         return line_amount(amount)

@@ -7,13 +7,14 @@ sum of the lines as they were priced one by one, and `adjustment_*` the differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from omnimeter.pricing.books import PriceBooks
 from omnimeter.pricing.cycle_charges import CycleCharge, cycle_charges, cycle_costs
 from omnimeter.pricing.rating import BillableLine
+from omnimeter.schemas.types import Period
 
 ZERO = Decimal(0)
 
@@ -38,9 +39,10 @@ class Total:
     cost_currency: str = ""
 
 
-def totals(lines: Iterable[BillableLine], books: PriceBooks) -> list[Total]:
+def totals(lines: Iterable[BillableLine], books: PriceBooks, cycles: Mapping[str, Period] | None = None) -> list[Total]:
+    """`cycles`: each tenant's cycle length (default monthly), for seat prices per month."""
     lines = list(lines)
-    found = totals_of(cycle_charges(lines, books))
+    found = totals_of(cycle_charges(lines, books, cycles))
     costs: dict[tuple[str, str], tuple[Decimal, str]] = {}
     for c in cycle_costs(lines, books):
         amount, currency = costs.get((c.tenant_id, c.meter), (ZERO, c.cost.currency))

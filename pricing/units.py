@@ -87,6 +87,8 @@ def classify(
             lines = [Usage(f"{channel}.inbound.messages", one, "messages", country=country)]
             if channel in CHAT_CHANNELS:
                 lines.append(Usage("chat.user.messages", one, "messages"))
+            elif channel == "voice_assistant":
+                lines.append(Usage("voice_assistant.user.messages", one, "messages"))
             new = update_window(window or whatsapp.WindowState(), event) if channel == "whatsapp" else window
             return new, lines
         status = STATUS[t]
@@ -106,6 +108,9 @@ def classify(
         elif channel in CHAT_CHANNELS and isinstance(d, MessageSentData):
             kind = "bot" if d.sender_kind == "bot" else "operator"
             lines.append(Usage(f"chat.{kind}.messages", one, "messages"))
+        elif channel == "voice_assistant" and isinstance(d, MessageSentData):
+            kind = "bot" if d.sender_kind == "bot" else "operator"  # bot: notifications by the assistant
+            lines.append(Usage(f"voice_assistant.{kind}.messages", one, "messages"))
         if channel != "whatsapp":
             return window, lines
         state = update_window(window or whatsapp.WindowState(), event)

@@ -14,7 +14,7 @@ far and shown once the period reaches the cycle's end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +26,7 @@ from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, party_charge
 from omnimeter.pricing.cycles import Cycle, cycle_of
 from omnimeter.reports.period import Period
 from omnimeter.schemas.directory import Tenant
+from omnimeter.schemas.types import Period as CyclePeriod
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 ZERO = Decimal(0)
@@ -84,10 +85,15 @@ _Usage = dict[tuple[str, str], dict[str, list[tuple[str, str, Decimal, Decimal, 
 
 
 def cycle_charges(
-    store: ClickHouseStore, books: PriceBooks, cycles: Iterable[tuple[str, date]], reseller: str | None = None
+    store: ClickHouseStore,
+    books: PriceBooks,
+    cycles: Iterable[tuple[str, date]],
+    reseller: str | None = None,
+    lengths: Mapping[str, CyclePeriod] | None = None,
 ) -> dict[tuple[str, date], list[MeterCharge]]:
     """The charges of each (tenant, cycle start) asked, per meter and reseller the lines were rated for,
-    from one query; `reseller`: only the lines rated for it (a reseller's view)."""
+    from one query; `reseller`: only the lines rated for it (a reseller's view); `lengths`: each tenant's
+    cycle length (default monthly), for seat prices per month (pricing/books.py SeatPeriod)."""
     wanted = set(cycles)
     if not wanted:
         return {}
@@ -104,14 +110,17 @@ def cycle_charges(
         u["platform"].append((bp, cp, Decimal(qp), Decimal(ap), int(conn_p)))
         u["reseller"].append((br, cr, Decimal(q), Decimal(ar), int(conn_r)))
     by_label = {b.label: b for b in books.books}
-    return {key: _meter_charges(meters, by_label) for key, meters in usage.items()}
+    length = lengths or {}
+    return {
+        key: _meter_charges(meters, by_label, length.get(key[0], CyclePeriod.MONTHLY)) for key, meters in usage.items()
+    }
 
 
 def _models(books: dict[str, PriceBook], labels: Iterable[str], meter: str) -> set[str]:
     return {books[b].prices[meter].model.value for b in labels if meter in books[b].prices}
 
 
-def _meter_charges(usage: _Usage, books: dict[str, PriceBook]) -> list[MeterCharge]:
+def _meter_charges(usage: _Usage, books: dict[str, PriceBook], length: CyclePeriod) -> list[MeterCharge]:
     out = []
     for (reseller_id, meter), parties in usage.items():
         charged = sum((q for *_, q, _a, _c in parties["reseller"]), ZERO)
@@ -126,7 +135,7 @@ def _meter_charges(usage: _Usage, books: dict[str, PriceBook]) -> list[MeterChar
             if party == "reseller" and not any(by_book):
                 continue
             usages = [BookUsage(b, q, a, int(c)) for b, (q, a, c) in sorted(by_book.items())]
-            priced[party] = party_charge(meter, usages, books, currency or "USD")
+            priced[party] = party_charge(meter, usages, books, currency or "USD", length)
         platform, reseller = priced["platform"], priced.get("reseller")
         retail = _models(books, reseller.books, meter) if reseller is not None else set()
         models = _models(books, platform.books, meter) | retail
@@ -175,7 +184,8 @@ def adjustments(
     reseller the lines were rated for; `reseller`: only those rated for it."""
     wanted = {(t.id, c.start.date()): c for t in tenants for c in closing_cycles(t, period)}
     out = []
-    for (tenant, start), meters in sorted(cycle_charges(store, books, wanted, reseller).items()):
+    lengths = {t.id: t.cycle for t in tenants}
+    for (tenant, start), meters in sorted(cycle_charges(store, books, wanted, reseller, lengths).items()):
         last_day = (wanted[(tenant, start)].end - timedelta(days=1)).date()
         for m in meters:
             if not m.meter.startswith(meter_prefix):

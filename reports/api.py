@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from omnimeter.errors import OmnimeterError
 from omnimeter.reports.api_models import ErrorBody, ReportList, WhoAmI, report_model
 from omnimeter.reports.catalog import REPORTS, UnknownReport, run_report
+from omnimeter.reports.lines_report import MAX_PAGE_SIZE
 from omnimeter.reports.model import Request
 from omnimeter.reports.period import GroupBy
 from omnimeter.reports.render import Format, render_report
@@ -38,7 +39,7 @@ from omnimeter.streams.http_guard import BodyTimeout, BodyTooLarge
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 PARAMS = ("tenant", "reseller", "period", "from", "to", "group_by", "tz", "amount", "by", "meter", "currency",
-          "cycle", "with_expenses", "format")  # fmt: skip
+          "cycle", "with_expenses", "page", "page_size", "line", "format")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,23 @@ def request_of(query: Mapping[str, Sequence[str]]) -> Request:
         group_by = GroupBy(q.get("group_by", "month"))
     except ValueError:
         raise ValueError(f"group_by: expected day, week or month, got {q['group_by']!r}") from None
+    page, page_size = _bounded(q, "page", 1, 1_000_000), _bounded(q, "page_size", 1, MAX_PAGE_SIZE)
     return Request(
         tenant=q.get("tenant"), reseller=q.get("reseller"), period=q.get("period"), start=q.get("from"),
         end=q.get("to"), group_by=group_by, tz=q.get("tz"), amount=amount, by=q.get("by"), meter=q.get("meter"),
         currency=q.get("currency"), cycle=q.get("cycle"),
         with_expenses=q.get("with_expenses", "false").lower() in ("1", "true", "yes", "on"),
+        page=page, page_size=page_size, line=q.get("line"),
     )  # fmt: skip
+
+
+def _bounded(q: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    if name not in q:
+        return None
+    text = q[name]
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name}: expected a whole number from {low} to {high}, got {text!r}")
+    return int(text)
 
 
 def backend(request: HttpRequest) -> Backend:
@@ -173,6 +185,15 @@ def report_query(
     ] = None,
     with_expenses: Annotated[
         bool | None, Query(description="resellers: only companies with expenses in the period")
+    ] = None,
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description="lines: the page (1-based)")] = None,
+    page_size: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_PAGE_SIZE, description=f"lines: lines per page (default 50, at most {MAX_PAGE_SIZE})"),
+    ] = None,
+    line: Annotated[
+        str | None,
+        Query(max_length=1_000, description="event: a line id (source/event_id/line_index) from the lines report"),
     ] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
 ) -> None:

@@ -55,8 +55,10 @@ def billing_summary(store: ClickHouseStore) -> list[Section]:
         f"SELECT tenant_id, any(reseller_id), cycle_start, sum({_SIGN}), sumIf({_SIGN}, free_reason != '') "
         f"FROM {store.db}.billable_lines GROUP BY tenant_id, cycle_start ORDER BY tenant_id, cycle_start"
     )
-    books = load_reference(store).books if rows else None
-    charges = cycle_charges(store, books, [(t, c) for t, _r, c, *_ in rows]) if books is not None else {}
+    ref = load_reference(store) if rows else None
+    lengths = {t.id: t.cycle for t in ref.directory.tenants} if ref is not None else {}
+    keys = [(t, c) for t, _r, c, *_ in rows]
+    charges = cycle_charges(store, ref.books, keys, None, lengths) if ref is not None else {}
     tenants: dict[str, _Tenant] = {}
     for tenant, reseller, start, lines, free in rows:
         t = tenants.setdefault(tenant, _Tenant(reseller))

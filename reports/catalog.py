@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from omnimeter.reports import cost_reports, cycle_report, margin_report, reseller_report, usage_reports
+from omnimeter.reports import cost_reports, cycle_report, lines_report, margin_report, reseller_report, usage_reports
 from omnimeter.reports.model import Context, Report, Request
 from omnimeter.reports.period import GroupBy, Period, PeriodError, resolve
 from omnimeter.reports.query import Agg, newest
@@ -30,6 +30,8 @@ REPORTS: dict[str, tuple[Builder, str]] = {
         "Platform only: gross margin (price to platform - cost) per tenant, reseller, "
         "service, destination and cycle; negative-margin lines",
     ),
+    "lines": (lines_report.lines, "The billable lines behind a total, a page at a time"),
+    "event": (lines_report.event, "One billable line and the stored event it was rated from"),
 }
 
 

@@ -10,6 +10,7 @@ Amounts per unit are allocated by largest remainder, so they add up to the total
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from omnimeter.pricing.allocation import allocate, split_member
@@ -20,6 +21,7 @@ from omnimeter.reports.model import Context, cost, cost_currency, money, qty
 from omnimeter.reports.query import Agg, fetch
 from omnimeter.reports.section import Section
 from omnimeter.reports.shapes import section
+from omnimeter.reports.unit_members import members, trend
 from omnimeter.schemas.directory import Directory
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
@@ -53,13 +55,16 @@ def center(directory: Directory, a: Agg, by: str) -> str:
 
 
 def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
-    rows = fetch(store, ctx.tenants, ctx.period, _DIMS, reseller=ctx.only_reseller)
+    rows = fetch(store, ctx.tenants, ctx.period, _DIMS, by_day=True, reseller=ctx.only_reseller)
     exact: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    daily: dict[tuple[str, str, date], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     per_meter: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for a in rows:
         cur = cost_currency(a)
         for unit, share in unit_shares(ctx.directory, a).items():
             exact[(a["tenant_id"], cur)][unit] += cost(a) * share
+            if a.day is not None:
+                daily[(a["tenant_id"], cur, a.day)][unit] += cost(a) * share
             acc = per_meter[(a["tenant_id"], unit, a["meter"], cur)]
             acc[0] += a.quantity * share
             acc[1] += cost(a) * share
@@ -85,6 +90,8 @@ def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], 
     return [
         section("billing-units", "by_unit", by_unit),
         section("billing-units", "by_unit_meter", meters),
+        section("billing-units", "members", members(ctx.directory, ctx.tenants)),
+        section("billing-units", "trend", trend(daily, ctx.request.group_by)),
     ], rows
 
 

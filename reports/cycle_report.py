@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from omnimeter.pricing.books import Audience
 from omnimeter.pricing.commitments import CommitmentUsage, CreditUsage
 from omnimeter.pricing.cycle_charges import PartyCharge
-from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.cycles import Cycle, cycle_of
 from omnimeter.pricing.whatsapp import CUSTOMER_SERVICE_WINDOW, FEP_WINDOW, FREE_ENTRY_POINTS
 from omnimeter.reports.adjustments import cycle_charges
+from omnimeter.reports.cycle_nav import cycles_around, following, previous, state
+from omnimeter.reports.cycle_warnings import commitment_warning, credit_warning, forecast
 from omnimeter.reports.model import Context, cost, cost_currency, money, qty
 from omnimeter.reports.period import Period, PeriodError, check_day
 from omnimeter.reports.query import Agg, fetch
@@ -72,7 +75,7 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         audience, min(end, datetime.now(UTC)) - timedelta(microseconds=1), tenant.id, tenant.reseller
     )
     key = (tenant.id, start.date())
-    by_party = cycle_charges(store, ctx.books, [key], reseller=ctx.only_reseller).get(key, [])
+    by_party = cycle_charges(store, ctx.books, [key], ctx.only_reseller, {tenant.id: tenant.cycle}).get(key, [])
     charges, both = [], []
     for m in by_party:
         meter, model, quantity, platform, reseller = m.meter, m.model, m.charged, m.platform, m.reseller
@@ -95,6 +98,21 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     credit = [CreditUsage(tenant.carrier_credit, spent)] if tenant.carrier_credit is not None else []
     now = datetime.now(UTC)
     elapsed = max(min(now, end) - start, timedelta(0))
+    paid = {row[0]: row[4] for row in charges}  # meter -> estimated amount the tenant pays
+    warnings = [
+        commitment_warning(c.meter, qty(c.included), qty(c.used), paid.get(c.meter, ZERO), currency,
+                           qty(forecast(c.used, start, end, now))).row()
+        for c in commitments
+    ]  # fmt: skip
+    warnings += [credit_warning(c.credit, c.spent, currency, forecast(c.spent, start, end, now)).row() for c in credit]
+    chosen = Cycle(start, end)
+    signup, period, tz = tenant.signup, tenant.cycle, tenant.timezone
+    nav = (previous(chosen, signup, period, tz).start.date(), following(chosen, signup, period, tz).start.date(),
+           state(chosen, now))  # fmt: skip
+    listed = [
+        (c.start.isoformat(), c.end.isoformat(), state(c, now), int(c.start == start))
+        for c in cycles_around(now, tenant.signup, tenant.cycle, tenant.timezone)
+    ]
     return [
         section(
             "cycle",
@@ -137,7 +155,30 @@ def cycle(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
             ],
         ),
         section("cycle", "carry_over", open_windows(store, tenant.id, end)),
+        section("cycle", "carried_in", open_windows(store, tenant.id, start)),
+        section("cycle", "warnings", warnings),
+        section("cycle", "totals", totals(charges, both)),
+        section("cycle", "navigation", [nav]),
+        section("cycle", "cycles", listed),
     ], rows
+
+
+def totals(charges: list[tuple[Any, ...]], both: list[tuple[Any, ...]]) -> list[tuple[object, ...]]:
+    """Per party and currency: the lines, the adjustment and the estimated charge, summed over the cycle's
+    price lines (each already rounded to minor units). `tenant` is what the tenant pays; `platform` and
+    `reseller` appear only where the viewer sees both prices (charges_by_party)."""
+    sums: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for _m, _model, _q, lines, charge, adjustment, cur in charges:
+        s = sums[("tenant", cur)]
+        s[0], s[1], s[2] = s[0] + lines, s[1] + adjustment, s[2] + charge
+    for r in both:
+        for party, (lines, charge, adjustment, cur) in (("platform", r[3:7]), ("reseller", r[7:11])):
+            if not cur:
+                continue
+            s = sums[(party, cur)]
+            s[0], s[1], s[2] = s[0] + lines, s[1] + adjustment, s[2] + charge
+    order = {"tenant": 0, "platform": 1, "reseller": 2}
+    return [(p, *v, cur) for (p, cur), v in sorted(sums.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
 
 
 def open_windows(store: ClickHouseStore, tenant: str, end: datetime) -> list[tuple[object, ...]]:

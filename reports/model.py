@@ -38,6 +38,9 @@ class Request:
     currency: str | None = None
     cycle: str | None = None
     with_expenses: bool = False
+    page: int | None = None  # lines: 1-based
+    page_size: int | None = None  # lines: 1..reports.lines_report.MAX_PAGE_SIZE
+    line: str | None = None  # event: a line id (source/event_id/line_index)
 
 
 @dataclass

@@ -28,6 +28,8 @@ TEXT_CHANNELS = (
     ("push", ("push.outbound.messages",)),
 )
 CHAT = (("operator", "chat.operator.messages"), ("bot", "chat.bot.messages"), ("user", "chat.user.messages"))
+VOICE_ASSISTANT = tuple(f"voice_assistant.{k}.messages" for k in ("operator", "bot", "user"))
+SECTIONS = ("companies", "text_messaging", "chat", "telephony", "bot")
 DIRECTIONS = (("outbound", "legacy"), ("inbound", "new"))
 
 
@@ -38,6 +40,7 @@ class _Company:
         self.p: dict[str, Decimal] = defaultdict(lambda: ZERO)
         self.r: dict[str, Decimal] = defaultdict(lambda: ZERO)
         self.cur = ("USD", "USD")
+        self.both = False  # whether the viewer may see both prices (reports/scope.py): else no margin
 
     def add(self, a: Agg) -> None:
         m = a["meter"]
@@ -51,9 +54,23 @@ class _Company:
         keys = [m for m in self.p if m.startswith(prefixes)]
         return sum((self.p[m] for m in keys), ZERO), sum((self.r[m] for m in keys), ZERO)
 
-    def totals(self, prefixes: tuple[str, ...]) -> tuple[Decimal, Decimal]:
+    def totals(self, prefixes: tuple[str, ...]) -> tuple[Decimal, Decimal, Decimal | None]:
+        """Price to platform, price to reseller and the margin (reseller - platform; None across currencies)."""
         p, r = self.sums(prefixes)
-        return money(p, self.cur[0]), money(r, self.cur[1])
+        p, r = money(p, self.cur[0]), money(r, self.cur[1])
+        return p, r, (r - p if self.both and self.cur[0] == self.cur[1] else None)
+
+
+def totals_row(name: str, rows: list[tuple[object, ...]], companies: dict[str, _Company]) -> tuple[object, ...]:
+    """A section's totals: the sums of its rows' prices and margins (each row already in minor units)."""
+    currencies = {companies[str(r[0])].cur for r in rows}
+    cur = currencies.pop() if len(currencies) == 1 else ("", "")
+    p = sum((r[-3] for r in rows), ZERO)  # type: ignore[misc]
+    rr = sum((r[-2] for r in rows), ZERO)  # type: ignore[misc]
+    margins = [r[-1] for r in rows]
+    margin = None if not cur[0] or any(m is None for m in margins) else sum(margins, ZERO)  # type: ignore[arg-type]
+    negative = sum(1 for m in margins if m is not None and m < 0)  # type: ignore[operator]
+    return (name, len(rows), p, rr, margin, negative, *cur)
 
 
 def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
@@ -78,6 +95,7 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
         c = companies[t.id]
         if ctx.request.with_expenses and not any(v for v in (*c.p.values(), *c.r.values())):
             continue
+        c.both = ctx.scope.sees_both_prices(t)
         listed.append((t, c))
     text, chat, phone, bot, summary = [], [], [], [], []
     for t, c in listed:
@@ -93,12 +111,19 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
         chat_row: list[object] = [t.id, t.name]
         for _kind, meter in CHAT:
             chat_row += [qty(c.q[meter]), money(c.r[meter], c.cur[1])]
-        chat.append((*chat_row, *c.totals(tuple(m for _k, m in CHAT))))
+        chat_row += [qty(c.q[m]) for m in VOICE_ASSISTANT]
+        chat_row.append(money(sum((c.r[m] for m in VOICE_ASSISTANT), ZERO), c.cur[1]))
+        chat.append((*chat_row, *c.totals((*(m for _k, m in CHAT), *VOICE_ASSISTANT))))
         for direction, label in DIRECTIONS:
             meter = f"voice.{direction}.seconds"
             phone.append((t.id, t.name, label, direction, c.n[meter], qty(c.q[meter]), *c.totals((meter,))))
         bot.append((t.id, t.name, qty(c.q["bot.billable_messages"]), *c.totals(("bot.billable_messages",))))
-        summary.append((t.id, t.name, t.reseller, *c.totals(("",)), c.cur[0], c.cur[1]))
+        p, r, margin = c.totals(("",))
+        summary.append((t.id, t.name, t.reseller, p, r, c.cur[0], c.cur[1], margin))
+    by_id = {t.id: c for t, c in listed}
+    sections = (("text_messaging", text), ("chat", chat), ("telephony", phone), ("bot", bot))
+    totals = [totals_row(name, rows, by_id) for name, rows in sections]
+    totals.append(totals_row("companies", [(r[0], r[3], r[4], r[7]) for r in summary], by_id))
     return [
         section("resellers", "companies", summary),
         section("resellers", "text_messaging", text),
@@ -114,4 +139,5 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
                 if a.tenant_id in {t.id for t, _ in listed}
             ],
         ),
+        section("resellers", "totals", totals),
     ], rows

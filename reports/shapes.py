@@ -37,22 +37,28 @@ SHAPES: dict[str, dict[str, str]] = {
     },
     "resellers": {
         "companies": "company_id:s name:s reseller_id:s total_price_platform:d total_price_reseller:d "
-        "currency_platform:s currency_reseller:s",
+        "currency_platform:s currency_reseller:s margin:p",
         "text_messaging": "company_id:s name:s delivered_sms:d price_sms:d "
         "sent_viber:d delivered_viber:d price_viber:d sent_whatsapp:d delivered_whatsapp:d price_whatsapp:d "
         "sent_email:d delivered_email:d price_email:d "
-        "sent_push:d delivered_push:d price_push:d total_price_platform:d total_price_reseller:d",
+        "sent_push:d delivered_push:d price_push:d total_price_platform:d total_price_reseller:d margin:p",
         "chat": "company_id:s name:s operator_messages:d operator_messages_price:d bot_messages:d "
-        "bot_messages_price:d user_messages:d user_messages_price:d total_price_platform:d total_price_reseller:d",
+        "bot_messages_price:d user_messages:d user_messages_price:d operator_messages_voice_assistant:d "
+        "bot_messages_voice_assistant:d user_messages_voice_assistant:d voice_assistant_messages_price:d "
+        "total_price_platform:d total_price_reseller:d margin:p",
         "telephony": "company_id:s name:s section:s direction:s calls:i billable_seconds:d total_price_platform:d "
-        "total_price_reseller:d",
-        "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d",
+        "total_price_reseller:d margin:p",
+        "bot": "company_id:s name:s billable_messages:d total_price_platform:d total_price_reseller:d margin:p",
         "adjustments": "company_id:s cycle_start:D meter:s adjustment_platform:d currency_platform:s "
         "adjustment_reseller:d currency_reseller:s",
+        "totals": "section:s rows:i total_price_platform:d total_price_reseller:d margin:p negative_margins:i "
+        "currency_platform:s currency_reseller:s",
     },
     "billing-units": {
         "by_unit": "tenant_id:s billing_unit:s name:s cost:d currency:s",
         "by_unit_meter": "tenant_id:s billing_unit:s meter:s quantity:d cost:d currency:s",
+        "members": "tenant_id:s billing_unit:s name:s kind:s member:s member_name:s share_percent:p rule:s",
+        "trend": "tenant_id:s billing_unit:s period:D cost:d currency:s",
     },
     "allocation": {
         "allocation": "center:s usage:d share_percent:p amount:d currency:s",
@@ -78,6 +84,24 @@ SHAPES: dict[str, dict[str, str]] = {
         "currency_reseller:s",
         "credit": "credit:d spent:d remaining:d used_percent:p currency:s",
         "carry_over": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
+        "carried_in": "account:s customer_service_windows:i free_entry_point_windows:i open_until:t",
+        "warnings": "kind:s meter:s used:d limit:d used_percent:p level:s overage:d overage_cost:d forecast:d "
+        "forecast_percent:p forecast_level:s currency:s message:s",
+        "totals": "party:s lines:d adjustment:d charge:d currency:s",
+        "navigation": "previous_cycle:D next_cycle:D state:s",
+        "cycles": "cycle_start:t cycle_end:t state:s selected:i",
+    },
+    "lines": {
+        "summary": "lines:i quantity:d cost:d currency:s page:i page_size:i pages:i",
+        "lines": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "
+        "user_id:s free_reason:s cost:d currency:s price_platform:p currency_platform:s price_reseller:p "
+        "currency_reseller:s corrects_line_id:s",
+    },
+    "event": {
+        "line": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "
+        "user_id:s free_reason:s cost:d currency:s price_platform:p currency_platform:s price_reseller:p "
+        "currency_reseller:s corrects_line_id:s",
+        "event": "tenant_id:s source:s event_id:s type:s channel:s event_time:t ingested_at:t data:s",
     },
 }
 

@@ -45,6 +45,7 @@ class Channel(StrEnum):
     MESSENGER = "messenger"
     INSTAGRAM = "instagram"
     TELEGRAM = "telegram"
+    VOICE_ASSISTANT = "voice_assistant"  # messages with a voice assistant (the reseller seed's "Alice" columns)
 
 
 class SenderKind(StrEnum):

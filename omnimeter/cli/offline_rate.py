@@ -79,7 +79,7 @@ def run_rate(prices: Path, directory: Path, events: Path, fmt: str, with_lines: 
     books = parse_price_books(prices.read_text(encoding="utf-8"), str(prices))
     direc = parse_directory(directory.read_text(encoding="utf-8"), str(directory))
     lines = rate_file(events, books, direc)
-    tots: list[Total] = totals(lines, books)
+    tots: list[Total] = totals(lines, books, {t.id: t.cycle for t in direc.tenants})
     if fmt == "jsonl":
         for ln in lines:
             out.write(json.dumps({"kind": "line", **_plain(ln)}) + "\n")

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from omnimeter.errors import OmnimeterError
 from omnimeter.faults import Faults
 from omnimeter.reports.api import Backend, platform_guard
+from omnimeter.reports.tenant_gauges import TenantCycleCollector, current_warnings
 from omnimeter.reports.tokens import keyring_for
 from omnimeter.reports.webapp import build_app
 from omnimeter.settings import Settings
@@ -56,6 +57,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     # that would otherwise delay the first flush, so import it now.
     getattr(clickhouse_options, "pd", None)
     metrics = WorkerMetrics(CollectorRegistry())
+    metrics.registry.register(TenantCycleCollector(lambda: current_warnings(store)))  # alerts per tenant
     store.observer = metrics
     switch = PauseSwitch(metrics)
     web = None

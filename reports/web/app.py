@@ -34,6 +34,7 @@ from omnimeter.reports.reference import load_reference
 from omnimeter.reports.render import Format, render_report
 from omnimeter.reports.scope import Forbidden, NotFound, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring
+from omnimeter.reports.web.billing_pages import BILLING_PAGES, STATEMENT_SECTIONS
 from omnimeter.reports.web.cells import CURRENCY, local_time, number, present
 from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
 from omnimeter.reports.web.presets import api_query, dtlocal
@@ -43,11 +44,15 @@ HERE = Path(__file__).parent
 ASSETS = {
     "app.css": (HERE / "static" / "app.css", "text/css"),
     "app.js": (HERE / "static" / "app.js", "text/javascript"),
+    "billing.css": (HERE / "static" / "billing.css", "text/css"),
+    "billing.js": (HERE / "static" / "billing.js", "text/javascript"),
     "chart.umd.js": (HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.js", "text/javascript"),
 }
 COOKIE = "omnimeter_token"
 CSRF_COOKIE = "omnimeter_csrf"
 NAV_KEEP = ("period", "from", "to", "group_by", "tenant", "reseller", "tz")
+BUILDERS = {**PAGE_BUILDERS, **BILLING_PAGES}
+BILLING_TITLES = {"statement": "Statement preview", "lines": "Billable lines", "event": "Line and event"}
 
 
 def _numclass(v: Any) -> str:
@@ -171,7 +176,7 @@ Served = Annotated[Backend, Depends(backend)]
 def _layout(page: str, scope: Scope, token: str, secret: bytes | Keyring, query: dict[str, str]) -> dict[str, Any]:
     keep = {k: v for k, v in query.items() if k in NAV_KEEP}
     return {
-        "title": TITLES.get(page, "omnimeter"), "page": page, "scope": str(scope),
+        "title": TITLES.get(page) or BILLING_TITLES.get(page, "omnimeter"), "page": page, "scope": str(scope),
         "pages": [(p, label) for p, label in PAGES if scope.may_read(PAGE_REPORT.get(p, p))],
         "csrf": _session_csrf(secret, token), "nav_query": f"?{urlencode(keep)}" if keep else "",
     }  # fmt: skip
@@ -251,6 +256,25 @@ def router() -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{name}-{section}.csv"'},
         )  # fmt: skip
 
+    @ui.get("/statement.csv")
+    def statement_csv(request: HttpRequest, served: Served, session: Session) -> Response:
+        """The statement preview of a cycle as one CSV (its sections one after another)."""
+        if session is None:
+            return RedirectResponse("/ui/signin", 303)
+        request.state.report = "cycle"
+        try:
+            doc = run_report(served.store, "cycle", request_of(dict(request.query_params)), session[0]).to_json()
+        except Forbidden as err:
+            return PlainTextResponse(str(err), 403)
+        except (ValueError, NotFound, OmnimeterError) as err:
+            return PlainTextResponse(str(err), 400)
+        doc["sections"] = {s: doc["sections"][s] for s in STATEMENT_SECTIONS}
+        name = f"statement-{doc['tenants'][0]}-{doc['period']['from'][:10]}.csv"
+        return Response(
+            render_report(doc, Format.CSV), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )  # fmt: skip
+
     @ui.get("/{page}")
     def page(request: HttpRequest, page: str, served: Served, session: Session) -> Response:
         if session is None:
@@ -259,7 +283,7 @@ def router() -> APIRouter:
         query = dict(request.query_params)
         request.state.report = page
         layout = _layout(page, scope, token, served.secret, query)
-        if page not in PAGE_BUILDERS:
+        if page not in BUILDERS:
             body = templates.get_template("message.html").render(**layout, ident="error", message=f"No page {page!r}.")
             return _html(body, 404)
         tenants: list[tuple[str, str]] = []
@@ -269,7 +293,7 @@ def router() -> APIRouter:
             tenants = [(t.id, t.name) for t in mine]
             layout["zones"] = zones([t.timezone for t in mine], query.get("tz", ""))
             api = api_query(query, directory, [t.id for t in mine])
-            template, variables = PAGE_BUILDERS[page](Page(served.store, scope, query, tenants, api))
+            template, variables = BUILDERS[page](Page(served.store, scope, query, tenants, api))
             return _html(templates.get_template(template).render(**layout, **variables))
         except Forbidden as err:
             ident, message, code = "forbidden", f"Not allowed: {err}. No data is shown.", 403

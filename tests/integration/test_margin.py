@@ -102,5 +102,10 @@ def test_margin_report_per_tenant_reseller_destination_and_cycle(settings: Setti
                     ).to_json()
                 )
                 assert "cost_amount" not in text and "0.0079" not in text and "price_platform" not in text, name
+        # a line's event, as the tenant sees it, does not say what the supplier charged
+        ask = Request(start="2026-11-01", end="2026-11-30", tenant="sub", line="sms-gateway/sub-2/1")
+        seen = json.dumps(run_report(store, "event", ask, Scope.parse("tenant:sub")).to_json())
+        assert "provider_price" not in seen and "0.0900" not in seen
+        assert "provider_price" in json.dumps(run_report(store, "event", ask).to_json())  # the platform sees it
     finally:
         store.close()

@@ -60,3 +60,20 @@ def test_an_unknown_provider_category_is_dead_lettered() -> None:
                                          "pricing": {"category": "teleport"}}}  # fmt: skip
     (out,) = parse_record(json.dumps(env).encode(), AT)
     assert isinstance(out, Rejection) and "pricing.category" in out.field and out.event_id == "w1"
+
+
+def test_voice_assistant_messages_are_metered_apart_from_chat() -> None:
+    # the reseller seed's "Alice" columns: operator, bot (notification) and user messages with the assistant
+    prices = {"voice_assistant.operator.messages": {"unit": "0.003"}, "voice_assistant.bot.messages": {"unit": "0.002"},
+              "voice_assistant.user.messages": {"unit": "0.0015"}}  # fmt: skip
+    rater = Rater(books(book("direct", prices)), DIRECTORY, MemoryState())
+    common = {"channel": "voice_assistant", "account": "alice-1", "contact": "+2"}
+    sent = {ln.meter: ln for ln in rater.rate(event("direct", "message.sent", {**common, "sender_kind": "operator"}))}  # type: ignore[arg-type]
+    bot = {ln.meter: ln for ln in rater.rate(event("direct", "message.sent", {**common, "sender_kind": "bot"}, 2))}  # type: ignore[arg-type]
+    user = {ln.meter: ln for ln in rater.rate(event("direct", "message.received", common, 3))}  # type: ignore[arg-type]
+    assert set(sent) == {"voice_assistant.outbound.sent", "voice_assistant.operator.messages"}
+    assert sent["voice_assistant.operator.messages"].amount_platform == D("0.003000")
+    assert bot["voice_assistant.bot.messages"].amount_platform == D("0.002000")
+    assert set(user) == {"voice_assistant.inbound.messages", "voice_assistant.user.messages"}
+    assert user["voice_assistant.user.messages"].amount_platform == D("0.001500")
+    assert not any(m.startswith("chat.") for m in (*sent, *bot, *user)) and rater.unpriced == {}
