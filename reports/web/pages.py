@@ -151,6 +151,11 @@ def cycle(p: Page) -> View:
     return p.view("cycle.html", "cycle", p.report("cycle"))
 
 
+def margin(p: Page) -> View:
+    """The platform's gross margin (price to platform - cost); the report refuses every other scope."""
+    return p.view("tables.html", "margin", p.report("margin"))
+
+
 PAGE_BUILDERS: dict[str, Callable[[Page], View]] = {
     "overview": overview,
     "users": users,
@@ -160,6 +165,7 @@ PAGE_BUILDERS: dict[str, Callable[[Page], View]] = {
     "billing-units": billing_units,
     "allocation": allocation,
     "cycle": cycle,
+    "margin": margin,
 }
 PAGES = (
     ("overview", "Overview"),
@@ -170,6 +176,7 @@ PAGES = (
     ("billing-units", "Billing units"),
     ("allocation", "Allocation"),
     ("cycle", "Cycle"),
+    ("margin", "Margin"),
 )
 PAGE_REPORT = {"overview": "services", "billing-units": "billing-units"}  # else the page's name
 TITLES = {
@@ -181,4 +188,5 @@ TITLES = {
     "billing-units": "Billing units",
     "allocation": "Cost allocation",
     "cycle": "Billing cycle",
+    "margin": "Gross margin (platform only)",
 }
