@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 import omnimeter
+from omnimeter.streams.timing import StageTimes
 
 if TYPE_CHECKING:
     from omnimeter.streams.flush import FlushResult
@@ -124,6 +125,8 @@ class WorkerMetrics:
         self.event_time_lag = Gauge(
             "omnimeter_event_time_lag_seconds", "Now minus the event time of the newest event stored", registry=r
         )
+        self.stages = StageTimes()  # where the time goes, per stage (streams/timing.py)
+        r.register(self.stages)
         self._newest_event = 0.0
         self.event_time_lag.set_function(lambda: time.time() - self._newest_event if self._newest_event else 0.0)
         self.rebalances = Counter("omnimeter_rebalances_total", "Consumer group generations seen", registry=r)
