@@ -459,7 +459,8 @@ def main() -> int:
     )
     say(f"starting Kafka on {broker.bootstrap} (data in {tmp})")
     bootstrap = broker.up()
-    result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    # the load average of the machine at the start and the end: other work on it moves every figure
+    result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(), "load": [os.getloadavg()]}
     try:
 
         def settings_for(name: str, partitions: int = 6) -> Settings:
@@ -538,6 +539,7 @@ def main() -> int:
             )
     finally:
         broker.down()
+    result["load"].append(os.getloadavg())
     out = RESULTS / f"{stamp}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(where_time_goes(full_single, full_batch))
@@ -563,6 +565,7 @@ def main() -> int:
 {"peak worker RSS (MiB)":<48}{max(full_single["peak_rss_mib"], full_batch["peak_rss_mib"]):>16,.0f}
 {"ratio full single / F0 (target >= 0.5)":<48}{r["full_single_over_f0"]:>16.2f}
 {"ratio full batch events / C_raw (target >= 0.05)":<48}{r["full_batch_events_over_c_raw"]:>16.3f}
+{"load average at start / end (1 min)":<48}{result["load"][0][0]:>8.1f}{result["load"][-1][0]:>8.1f}
 results: {out}""")
     return 0
 
