@@ -307,7 +307,7 @@ def profile_shares(path: Path, top: int = 12) -> dict[str, Any]:
 
 
 def pipeline(
-    settings: Settings, events_per_record: int, produced: int, timeout_s: float = 600, profile: Path | None = None
+    settings: Settings, events_per_record: int, produced: int, timeout_s: float = 1800, profile: Path | None = None
 ) -> dict[str, Any]:
     """Run the worker over a topic already full, until the group's lag is 0. The rate is taken from the
     worker's accounted-events counter, from its first flush to its last (start-up excluded): flushes come
