@@ -319,6 +319,7 @@ def pipeline(
     last: tuple[float, float] = (0.0, 0.0)  # (time, events) when the count last grew
     snaps: list[dict[str, Any]] = []  # stage counters at the first flush seen and when the count last grew
     spy: subprocess.Popen[bytes] | None = None  # started at the first flush: start-up is not profiled
+    done: dict[str, Any] = {}
     peak = 0
     deadline = time.monotonic() + timeout_s
     try:
@@ -334,13 +335,15 @@ def pipeline(
                 first = first or (now, events)
             quiet = now - last[0] > 2.0  # no flush for 2 s: maybe done
             if first is not None and quiet and last[0] > first[0] and _committed(settings)[1] == 0:
+                if _accounted(settings) != last[1]:
+                    continue  # a flush ended while the lag was read (a loaded machine): not done yet
                 elapsed, counted = last[0] - first[0], last[1] - first[1]
                 if last[1] != produced:  # the worker's account must match what was produced, exactly
                     raise RuntimeError(f"the worker accounted for {last[1]:.0f} events, {produced} were produced")
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     spy.wait(60)
-                return {
+                done = {
                     "records_per_s": counted / events_per_record / elapsed,
                     "events_per_s": counted / elapsed,
                     "seconds": elapsed,
@@ -349,14 +352,38 @@ def pipeline(
                     "per_event": breakdown(snaps[0], snaps[-1]),
                     "profile": {"file": str(profile), **profile_shares(profile)} if profile is not None else {},
                 }
+                break
             if not worker.alive():
                 raise RuntimeError(worker.log_tail())
             time.sleep(0.5)  # each scrape costs the worker a little CPU: not too often
-        raise TimeoutError("pipeline did not catch up")
+        else:
+            raise TimeoutError("pipeline did not catch up")
     finally:
         if spy is not None and spy.poll() is None:
             spy.kill()
         worker.stop()
+    done["stored_positions"] = stored_positions(settings)
+    if done["stored_positions"] != produced:  # and the store holds each event's outcome exactly once
+        raise RuntimeError(f"the store holds {done['stored_positions']} outcomes, {produced} events were produced")
+    return done
+
+
+def stored_positions(settings: Settings) -> int:
+    """Distinct source positions (partition, offset, index) with an outcome in raw_events, duplicate_events
+    or rejected_events, read from the worker's store once it has stopped."""
+    from omnimeter.sinks.clickhouse import connect
+
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database, migrate=False)
+    try:
+        union = " UNION ALL ".join(
+            f"SELECT kafka_partition, kafka_offset, batch_index FROM {settings.clickhouse.database}.{t}"
+            for t in ("raw_events", "duplicate_events", "rejected_events")
+        )
+        return int(
+            store.query_rows(f"SELECT uniqExact(kafka_partition, kafka_offset, batch_index) FROM ({union})")[0][0]
+        )
+    finally:
+        store.close()
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
