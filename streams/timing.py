@@ -2,8 +2,8 @@
 
 Each stage adds its wall time (`perf_counter`) and the CPU time of the thread it ran on (`thread_time`:
 the flush's look-ups, rating and inserts run in worker threads, classification on the event loop) to two
-plain dicts under a lock; the per-record stages (parse, window) read only the wall clock and count it as
-the loop thread's CPU (nothing awaits inside them; a CPU clock read is a system call, too dear per record).
+plain dicts under a lock; the per-record stages (parse, window) read the CPU clock for one record in 16
+and scale it (a CPU clock read is a system call, too dear for every record).
 Prometheus reads them as counters
 `omnimeter_stage_seconds_total{stage}` and `omnimeter_stage_cpu_seconds_total{stage}` (a closed set of
 stages, `STAGES`). Divided by the accounted events (the bench does), they give microseconds per event;
