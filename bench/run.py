@@ -127,7 +127,10 @@ def stage_rates(n_events: int) -> dict[str, float]:
     tr = traffic(11, now - timedelta(hours=1), timedelta(milliseconds=10))
     envs = [tr.event() for _ in range(n_events)]
     singles = [json.dumps(e).encode() for e in envs]
-    batches = [json.dumps(envs[i : i + 100]).encode() for i in range(0, len(envs), 100)]
+    by_tenant: dict[str, list[dict[str, Any]]] = {}  # a batch record holds one tenant's events (DESIGN.md 2)
+    for e in envs:
+        by_tenant.setdefault(e["subject"], []).append(e)
+    batches = [json.dumps(g[i : i + 100]).encode() for g in by_tenant.values() for i in range(0, len(g), 100)]
     out: dict[str, float] = {}
     t = time.perf_counter()
     events = [o.event for v in singles for o in parse_record(v, now)]
