@@ -11,6 +11,9 @@ Measures, on a local Kafka broker it starts itself and fresh chdb stores:
   fresh   p50/p99 from event time (= produce time) to visible in the report tables (rollups refreshed),
           and to stored, at 50% and 90% of the full pipeline's rate
   rss     peak resident memory of the worker
+  where   for both full runs, microseconds per event per stage (the worker's stage counters, streams/timing.py),
+          the event loop's CPU left to Faust, and a py-spy --gil profile saved under bench/results/
+Each full run must account for every produced event exactly once (the worker's counters and its store).
 Figures are compared as ratios measured in the same run (these machines are shared and noisy).
 """
 
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,7 +127,10 @@ def stage_rates(n_events: int) -> dict[str, float]:
     tr = traffic(11, now - timedelta(hours=1), timedelta(milliseconds=10))
     envs = [tr.event() for _ in range(n_events)]
     singles = [json.dumps(e).encode() for e in envs]
-    batches = [json.dumps(envs[i : i + 100]).encode() for i in range(0, len(envs), 100)]
+    by_tenant: dict[str, list[dict[str, Any]]] = {}  # a batch record holds one tenant's events (DESIGN.md 2)
+    for e in envs:
+        by_tenant.setdefault(e["subject"], []).append(e)
+    batches = [json.dumps(g[i : i + 100]).encode() for g in by_tenant.values() for i in range(0, len(g), 100)]
     out: dict[str, float] = {}
     t = time.perf_counter()
     events = [o.event for v in singles for o in parse_record(v, now)]
@@ -187,7 +194,127 @@ def _accounted(settings: Settings) -> float:
     )
 
 
-def pipeline(settings: Settings, events_per_record: int, timeout_s: float = 600) -> dict[str, float]:
+_STAGE = ("omnimeter_stage_seconds_total", "omnimeter_stage_cpu_seconds_total")
+
+
+def _snapshot(settings: Settings, pid: int) -> dict[str, Any]:
+    """The worker's accounted events, its stage counters (streams/timing.py) and the CPU seconds of the
+    process and of its event loop thread (the main thread: Faust, the agent, the flush's coroutine)."""
+    text = _metrics_text(settings)
+    out: dict[str, Any] = {"events": 0.0, "wall": {}, "cpu": {}, "t": time.perf_counter()}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            if smp.name in _ACCOUNTED:
+                out["events"] += smp.value
+            elif smp.name in _STAGE:
+                out["wall" if smp.name == _STAGE[0] else "cpu"][smp.labels["stage"]] = smp.value
+    out["process_cpu"], out["loop_cpu"] = _cpu_s(pid), _cpu_s(pid, pid)
+    return out
+
+
+def _cpu_s(pid: int, tid: int | None = None) -> float:
+    """utime + stime of a process (or one of its threads), in seconds."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Loop-thread stages: their CPU is the event loop's; the rest of the loop's CPU is Faust's delivery.
+_LOOP_STAGES = ("parse", "window", "classify", "check", "ack")  # (publish, changelog await: wall only)
+
+
+def breakdown(first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """Microseconds per accounted event, per stage (wall; CPU of the thread that ran it), between two
+    snapshots; 'faust delivery + loop' is the event loop thread's CPU outside the stages timed on it."""
+    n = max(last["events"] - first["events"], 1.0)
+
+    def per(d: str, k: str) -> float:
+        return (last[d].get(k, 0.0) - first[d].get(k, 0.0)) * 1e6 / n
+
+    stages = {k: {"wall_us": per("wall", k), "cpu_us": per("cpu", k)} for k in last["wall"]}
+    loop = (last["loop_cpu"] - first["loop_cpu"]) * 1e6 / n
+    in_stages = sum(stages[k]["cpu_us"] for k in _LOOP_STAGES if k in stages)
+    return {
+        "events": n,
+        "elapsed_us": (last["t"] - first["t"]) * 1e6 / n,
+        "process_cpu_us": (last["process_cpu"] - first["process_cpu"]) * 1e6 / n,
+        "loop_thread_cpu_us": loop,
+        "faust_delivery_and_loop_cpu_us": loop - in_stages,
+        "stages": stages,
+    }
+
+
+def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the worker (GIL holders only: the GIL is what bounds it), collapsed stacks."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        say("py-spy not installed (pip install py-spy): no profile")
+        return None
+    return subprocess.Popen(
+        [str(spy), "record", "--pid", str(pid), "--rate", "50", "--gil", "--nonblocking", "--threads",
+         "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+# Where a sample goes: the outermost omnimeter stage on its stack, else the library it is in.
+_PROFILE_STAGES = (
+    ("parse", ("parse_record (omnimeter/schemas/parse.py",)),
+    ("window", ("observe (omnimeter/streams/faust/windows.py",)),
+    ("replay", ("load (omnimeter/streams/dedupe.py",)),
+    ("dedupe look-up", ("stored_keys (omnimeter/sinks/clickhouse.py",)),
+    ("classify + raw rows", ("classify (omnimeter/streams/dedupe.py",)),
+    ("rate + line rows", ("rate (omnimeter/streams/rate.py",)),
+    ("check", ("check_rows (omnimeter/streams/quarantine.py",)),
+    ("insert", ("insert (omnimeter/sinks/clickhouse.py",)),
+    ("ack", ("ack (omnimeter/streams/faust/app.py",)),
+    ("rollup", ("refresh (omnimeter/sinks/rollups.py",)),
+    ("metrics", ("flushed (omnimeter/streams/metrics.py", "prometheus_client")),
+)
+_PROFILE_LIBS = (
+    ("faust/mode", ("faust/", "mode/")), ("aiokafka", ("aiokafka/", "kafka/")), ("rocksdb", ("rocksdict", "rocksdb")),
+    ("asyncio loop", ("asyncio/", "uvloop", "selectors")), ("other omnimeter", ("omnimeter/",)),
+)  # fmt: skip
+
+
+def profile_shares(path: Path, top: int = 12) -> dict[str, Any]:
+    """Shares of the samples per stage (outermost match) and the top functions by own samples."""
+    shares: dict[str, float] = {}
+    own: dict[str, float] = {}
+    total = 0.0
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = float(count)
+        total += n
+        frames = stack.split(";")
+        where = next((name for f in frames for name, pats in _PROFILE_STAGES if any(p in f for p in pats)), None)
+        # else the innermost library frame (the stack's root is Faust's worker for every thread)
+        where = where or next(
+            (name for f in frames[::-1] for name, pats in _PROFILE_LIBS if any(p in f for p in pats)), "other"
+        )
+        shares[where] = shares.get(where, 0.0) + n
+        own[frames[-1]] = own.get(frames[-1], 0.0) + n
+    if not total:
+        return {}
+    return {
+        "samples": total,
+        "shares": {k: v / total for k, v in sorted(shares.items(), key=lambda kv: -kv[1])},
+        "top_own": {k: v / total for k, v in sorted(own.items(), key=lambda kv: -kv[1])[:top]},
+    }
+
+
+def pipeline(
+    settings: Settings, events_per_record: int, produced: int, timeout_s: float = 1800, profile: Path | None = None
+) -> dict[str, Any]:
     """Run the worker over a topic already full, until the group's lag is 0. The rate is taken from the
     worker's accounted-events counter, from its first flush to its last (start-up excluded): flushes come
     every second, while offset commits can come 10 s apart under load (Faust flushes the producer first),
@@ -196,6 +323,9 @@ def pipeline(settings: Settings, events_per_record: int, timeout_s: float = 600)
     assert worker.proc is not None
     first: tuple[float, float] | None = None  # (time, events) at the first flush seen
     last: tuple[float, float] = (0.0, 0.0)  # (time, events) when the count last grew
+    snaps: list[dict[str, Any]] = []  # stage counters at the first flush seen and when the count last grew
+    spy: subprocess.Popen[bytes] | None = None  # started at the first flush: start-up is not profiled
+    done: dict[str, Any] = {}
     peak = 0
     deadline = time.monotonic() + timeout_s
     try:
@@ -203,23 +333,63 @@ def pipeline(settings: Settings, events_per_record: int, timeout_s: float = 600)
             now, events = time.perf_counter(), _accounted(settings)
             peak = max(peak, _rss_peak_kib(worker.proc.pid))
             if events > last[1]:
+                snap = _snapshot(settings, worker.proc.pid)
+                snaps[len(snaps) > 0 :] = [snap]  # [first, latest]
+                if first is None and profile is not None:
+                    spy = _profiler(worker.proc.pid, profile)
                 last = (now, events)
                 first = first or (now, events)
             quiet = now - last[0] > 2.0  # no flush for 2 s: maybe done
             if first is not None and quiet and last[0] > first[0] and _committed(settings)[1] == 0:
+                if _accounted(settings) != last[1]:
+                    continue  # a flush ended while the lag was read (a loaded machine): not done yet
                 elapsed, counted = last[0] - first[0], last[1] - first[1]
-                return {
+                if last[1] != produced:  # the worker's account must match what was produced, exactly
+                    raise RuntimeError(f"the worker accounted for {last[1]:.0f} events, {produced} were produced")
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(60)
+                done = {
                     "records_per_s": counted / events_per_record / elapsed,
                     "events_per_s": counted / elapsed,
                     "seconds": elapsed,
                     "peak_rss_mib": peak / 1024,
+                    "accounted_events": last[1],
+                    "per_event": breakdown(snaps[0], snaps[-1]),
+                    "profile": {"file": str(profile), **profile_shares(profile)} if profile is not None else {},
                 }
+                break
             if not worker.alive():
                 raise RuntimeError(worker.log_tail())
             time.sleep(0.5)  # each scrape costs the worker a little CPU: not too often
-        raise TimeoutError("pipeline did not catch up")
+        else:
+            raise TimeoutError("pipeline did not catch up")
     finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
         worker.stop()
+    done["stored_positions"] = stored_positions(settings)
+    if done["stored_positions"] != produced:  # and the store holds each event's outcome exactly once
+        raise RuntimeError(f"the store holds {done['stored_positions']} outcomes, {produced} events were produced")
+    return done
+
+
+def stored_positions(settings: Settings) -> int:
+    """Distinct source positions (partition, offset, index) with an outcome in raw_events, duplicate_events
+    or rejected_events, read from the worker's store once it has stopped."""
+    from omnimeter.sinks.clickhouse import connect
+
+    store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database, migrate=False)
+    try:
+        union = " UNION ALL ".join(
+            f"SELECT kafka_partition, kafka_offset, batch_index FROM {settings.clickhouse.database}.{t}"
+            for t in ("raw_events", "duplicate_events", "rejected_events")
+        )
+        return int(
+            store.query_rows(f"SELECT uniqExact(kafka_partition, kafka_offset, batch_index) FROM ({union})")[0][0]
+        )
+    finally:
+        store.close()
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
@@ -307,7 +477,9 @@ def main() -> int:
     ap.add_argument("--batch-records", type=int, default=2_000, help="records of 100 events")
     ap.add_argument("--stage-events", type=int, default=50_000)
     ap.add_argument("--freshness-seconds", type=float, default=20.0)
+    ap.add_argument("--pipeline-only", action="store_true", help="only the two full-pipeline runs (iterating)")
     args = ap.parse_args()
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
 
     tmp = Path(tempfile.mkdtemp(prefix="omnimeter-bench-"))
     port = free_port()
@@ -320,7 +492,8 @@ def main() -> int:
     )
     say(f"starting Kafka on {broker.bootstrap} (data in {tmp})")
     bootstrap = broker.up()
-    result: dict[str, object] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    # the load average of the machine at the start and the end: other work on it moves every figure
+    result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(), "load": [os.getloadavg()]}
     try:
 
         def settings_for(name: str, partitions: int = 6) -> Settings:
@@ -358,49 +531,54 @@ def main() -> int:
             show_progress=False,
         )
 
-        say("C_raw: raw aiokafka consumption")
-        c_raw = asyncio.run(_raw_consume(bootstrap, single.topics.usage, args.records))
-        say(f"  {c_raw['rate']:,.0f} records/s")
-        say("F0: a Faust agent that counts records")
-        f0 = faust_count(bootstrap, single.topics.usage, args.records, tmp)
-        say(f"  {f0['rate']:,.0f} records/s")
-        say("stages alone")
-        stages = stage_rates(args.stage_events)
-        say(f"  {json.dumps({k: round(v) for k, v in stages.items()})}")
+        RESULTS.mkdir(exist_ok=True)
+        full = not args.pipeline_only
+        if full:
+            say("C_raw: raw aiokafka consumption")
+            c_raw = asyncio.run(_raw_consume(bootstrap, single.topics.usage, args.records))
+            say(f"  {c_raw['rate']:,.0f} records/s")
+            say("F0: a Faust agent that counts records")
+            f0 = faust_count(bootstrap, single.topics.usage, args.records, tmp)
+            say(f"  {f0['rate']:,.0f} records/s")
+            say("stages alone")
+            stages = stage_rates(args.stage_events)
+            say(f"  {json.dumps({k: round(v) for k, v in stages.items()})}")
+            result.update({"c_raw": c_raw, "f0": f0, "stages": stages})
         say("full pipeline, single-event records")
-        full_single = pipeline(single, 1)
+        full_single = pipeline(single, 1, args.records, profile=RESULTS / f"{stamp}-single.pyspy.txt")
         say(f"  {full_single['records_per_s']:,.0f} records/s")
         say("full pipeline, batch records of 100 events")
-        full_batch = pipeline(batch, 100)
+        full_batch = pipeline(batch, 100, args.batch_records * 100, profile=RESULTS / f"{stamp}-batch.pyspy.txt")
         say(f"  {full_batch['events_per_s']:,.0f} events/s")
-        fresh = {}
-        for share in (0.5, 0.9):
-            rate = share * full_batch["events_per_s"]
-            s = settings_for(f"fresh{int(share * 100)}")
-            say(f"freshness at {share:.0%} of the batch pipeline's rate ({rate:,.0f} events/s)")
-            key = f"{int(share * 100)}pct"
-            fresh[key] = freshness(s, rate, args.freshness_seconds, batch=100)
-            say(f"  p50 {fresh[key]['p50_s']:.2f} s, p99 {fresh[key]['p99_s']:.2f} s")
-        result.update(
-            {
-                "c_raw": c_raw,
-                "f0": f0,
-                "stages": stages,
-                "full_single": full_single,
-                "full_batch": full_batch,
-                "freshness": fresh,
-                "ratios": {
-                    "full_single_over_f0": full_single["records_per_s"] / f0["rate"],
-                    "full_batch_events_over_c_raw": full_batch["events_per_s"] / c_raw["rate"],
-                    "f0_over_c_raw": f0["rate"] / c_raw["rate"],
-                },
-            }
-        )
+        result.update({"full_single": full_single, "full_batch": full_batch})
+        if full:
+            fresh = {}
+            for share in (0.5, 0.9):
+                rate = share * full_batch["events_per_s"]
+                s = settings_for(f"fresh{int(share * 100)}")
+                say(f"freshness at {share:.0%} of the batch pipeline's rate ({rate:,.0f} events/s)")
+                key = f"{int(share * 100)}pct"
+                fresh[key] = freshness(s, rate, args.freshness_seconds, batch=100)
+                say(f"  p50 {fresh[key]['p50_s']:.2f} s, p99 {fresh[key]['p99_s']:.2f} s")
+            result.update(
+                {
+                    "freshness": fresh,
+                    "ratios": {
+                        "full_single_over_f0": full_single["records_per_s"] / f0["rate"],
+                        "full_batch_events_over_c_raw": full_batch["events_per_s"] / c_raw["rate"],
+                        "f0_over_c_raw": f0["rate"] / c_raw["rate"],
+                    },
+                }
+            )
     finally:
         broker.down()
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    result["load"].append(os.getloadavg())
+    out = RESULTS / f"{stamp}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
+    print(where_time_goes(full_single, full_batch))
+    if not full:
+        print(f"results: {out}")
+        return 0
     r = result["ratios"]  # type: ignore[index]
     print(f"""
 {"figure":<48}{"value":>16}
@@ -418,10 +596,35 @@ def main() -> int:
 {"rows per insert (lines) at 50% / 90%":<48}{_rows(fresh["50pct"]):>8,.0f}{_rows(fresh["90pct"]):>8,.0f}
 {"mean flush / rollup refresh at 50% (s)":<48}{_mean(fresh["50pct"], "flush"):>8.2f}{_mean(fresh["50pct"]):>8.2f}
 {"peak worker RSS (MiB)":<48}{max(full_single["peak_rss_mib"], full_batch["peak_rss_mib"]):>16,.0f}
-{"ratio full single / F0 (target >= 1.0)":<48}{r["full_single_over_f0"]:>16.2f}
-{"ratio full batch events / C_raw (target >= 0.10)":<48}{r["full_batch_events_over_c_raw"]:>16.3f}
+{"ratio full single / F0 (target >= 0.5)":<48}{r["full_single_over_f0"]:>16.2f}
+{"ratio full batch events / C_raw (target >= 0.05)":<48}{r["full_batch_events_over_c_raw"]:>16.3f}
+{"load average at start / end (1 min)":<48}{result["load"][0][0]:>8.1f}{result["load"][-1][0]:>8.1f}
 results: {out}""")
     return 0
+
+
+def where_time_goes(single: dict[str, Any], batch: dict[str, Any]) -> str:
+    """The per-event breakdown of both pipeline runs, and the profile's top shares."""
+    title = "where an event's time goes (us/event)"
+    rows = [f"\n{title:<40}{'single wall':>12}{'cpu':>8}{'batch wall':>12}{'cpu':>8}"]
+    s, b = single["per_event"], batch["per_event"]
+    for name in s["stages"]:
+        a, c = s["stages"][name], b["stages"][name]
+        rows.append(f"{name:<40}{a['wall_us']:>12.1f}{a['cpu_us']:>8.1f}{c['wall_us']:>12.1f}{c['cpu_us']:>8.1f}")
+    for key, label in (
+        ("faust_delivery_and_loop_cpu_us", "faust delivery + loop (loop cpu left)"),
+        ("loop_thread_cpu_us", "event loop thread cpu"),
+        ("process_cpu_us", "process cpu (all threads)"),
+        ("elapsed_us", "elapsed"),
+    ):
+        rows.append(f"{label:<40}{'':>12}{s[key]:>8.1f}{'':>12}{b[key]:>8.1f}")
+    for name, run in (("single", single), ("batch", batch)):
+        prof = run.get("profile") or {}
+        if prof.get("shares"):
+            top = ", ".join(f"{k} {v:.0%}" for k, v in list(prof["shares"].items())[:8])
+            rows.append(f"profile {name} (py-spy --gil, {prof['samples']:.0f} samples): {top}")
+            rows.append(f"  file: {prof['file']}")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

@@ -190,7 +190,20 @@ def _loads(raw: bytes) -> tuple[Any, bool]:
     doc = _DECODER.decode(raw.decode("utf-8"))
     if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:  # else it cannot be that deep
         _check_depth(doc)
-    return doc, _SUSPICIONS[0] != before or _SURROGATE_ESCAPE.search(raw) is not None
+    return doc, _SUSPICIONS[0] != before or (_SURROGATE_ESCAPE.search(raw) is not None and _lone_surrogate(doc))
+
+
+def _lone_surrogate(doc: Any) -> bool:
+    """Whether a string of `doc` (key or value) holds a lone surrogate. The escapes of a pair (an emoji
+    sent as \\ud83d\\ude00) decode to one character, so a record with emoji stays on the fast path; the
+    document re-encoded in one C call answers for all its strings at once."""
+    try:
+        json.dumps(doc, ensure_ascii=False, check_circular=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, TypeError, RecursionError):  # cannot tell: look closer
+        return True
+    return False
 
 
 def _check_depth(doc: Any) -> None:

@@ -33,6 +33,7 @@ class RowChecker:
     def __init__(self, columns: Sequence[str], types: Mapping[str, str]) -> None:
         self.columns = tuple(columns)
         self.checks = [check_for(types.get(c, "")) for c in self.columns]
+        self.bulk = [bulk_for(types.get(c, "")) for c in self.columns]
 
     def problem(self, row: Sequence[Any]) -> str | None:
         for column, check, value in zip(self.columns, self.checks, row, strict=True):
@@ -42,7 +43,13 @@ class RowChecker:
         return None
 
     def problems(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
-        """Index of each row that does not fit -> why."""
+        """Index of each row that does not fit -> why. Column by column first (every value of a column
+        at once: min, max, the set of types); only a column that may not fit is looked at row by row."""
+        if not rows:
+            return {}
+        if {len(r) for r in rows} == {len(self.columns)}:
+            if all(fits(column) for fits, column in zip(self.bulk, zip(*rows, strict=True), strict=True)):
+                return {}
         out = {}
         for i, row in enumerate(rows):
             why = self.problem(row)
@@ -152,3 +159,81 @@ def _enum(names: frozenset[str]) -> Check:
         return None if v in names else f"{v!r} is not one of the enum's values"
 
     return check
+
+
+# --- the same checks over a whole column at once (C-level aggregates), for the common case -------------
+
+Fits = Callable[[Sequence[Any]], bool]
+
+
+def bulk_for(ch_type: str) -> Fits:
+    """A column check that answers True only when every value certainly passes `check_for(ch_type)`;
+    False means "maybe not": the caller checks row by row (`RowChecker.problems`)."""
+    t = ch_type.strip()
+    if t.startswith("LowCardinality("):
+        return bulk_for(t[len("LowCardinality(") : -1])
+    if t.startswith("Nullable("):
+        inner = bulk_for(t[len("Nullable(") : -1])
+        return lambda vs: inner([v for v in vs if v is not None])
+    if t in ("String", "JSON") or t.startswith("FixedString("):
+        return _strings_fit
+    if t in ("Date", "Date32"):
+        lo, hi = (DATE_MIN, DATE_MAX) if t == "Date" else (DATE32_MIN, DATE32_MAX)
+        return lambda vs: _exact_types(vs, date) and _between(vs, lo, hi)
+    if t == "DateTime" or t.startswith("DateTime(") or t.startswith("DateTime64("):
+        lo, hi = (DATETIME64_MIN, DATETIME64_MAX) if t.startswith("DateTime64(") else (DATETIME_MIN, DATETIME_MAX)
+        return lambda vs: _exact_types(vs, datetime) and None not in {v.tzinfo for v in vs} and _between(vs, lo, hi)
+    m = re.fullmatch(r"(U?)Int(8|16|32|64|128|256)", t)
+    if m:
+        bits = int(m.group(2))
+        lo_i, hi_i = (0, 2**bits - 1) if m.group(1) else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        return lambda vs: _exact_types(vs, int) and _between(vs, lo_i, hi_i)
+    m = re.fullmatch(r"Decimal\((\d+),\s*(\d+)\)", t)
+    if m:
+        return _decimals_fit(int(m.group(1)), int(m.group(2)))
+    m = re.fullmatch(r"Enum(?:8|16)\((.*)\)", t)
+    if m:
+        check = check_for(t)
+        return lambda vs: all(check(v) is None for v in set(vs))
+    return lambda vs: True
+
+
+def _exact_types(values: Sequence[Any], kind: type) -> bool:
+    return {type(v) for v in values} <= {kind}
+
+
+def _between(values: Sequence[Any], lo: Any, hi: Any) -> bool:
+    try:
+        return not values or (lo <= min(values) and max(values) <= hi)
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        return False
+
+
+def _strings_fit(values: Sequence[Any]) -> bool:
+    try:
+        for v in values:
+            if type(v) is str:
+                if not v.isascii():  # ASCII cannot hold a lone surrogate
+                    v.encode()
+            elif type(v) is not bytes:
+                return False
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decimals_fit(precision: int, scale: int) -> Fits:
+    limit = Decimal(10) ** (precision - scale)
+    quantum = Decimal(1).scaleb(-scale)
+
+    def fits(values: Sequence[Any]) -> bool:
+        if not {type(v) for v in values} <= {Decimal, int}:
+            return False
+        try:
+            if values and not (-limit < min(values) and max(values) < limit):  # NaN raises, infinities fail
+                return False
+            return all(d.quantize(quantum) == d for d in values if type(d) is Decimal)
+        except ArithmeticError:
+            return False
+
+    return fits

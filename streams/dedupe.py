@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from omnimeter.sinks.tables import BILLABLE_LINES, RAW_EVENTS
 from omnimeter.streams.deadletter import dead_letter, unknown_tenant
 from omnimeter.streams.records import ConsumedRecord, Partition
 from omnimeter.streams.rows import duplicate_row, raw_row, rejected_row
+from omnimeter.streams.timing import StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,9 @@ class ReplayTracker:
     """Per partition: the next offset expected, and the positions a replay found stored beyond the last
     flushed batch (the next batch continues there without another look-up)."""
 
-    def __init__(self, outcomes: StoredOutcomes, rated_too: bool) -> None:
+    def __init__(self, outcomes: StoredOutcomes, rated_too: bool, times: StageTimes | None = None) -> None:
         self.outcomes = outcomes
+        self.times = times or StageTimes()
         self.rated_too = rated_too
         self._next_offset: dict[Partition, int] = {}
         self._left = ReplayView()
@@ -63,15 +66,14 @@ class ReplayTracker:
         firsts: dict[Partition, int] = {}
         for rec in batch:
             firsts[rec.tp] = min(rec.offset, firsts.get(rec.tp, rec.offset))
+        look_up = self.times.timed("replay", self.outcomes.recorded_positions)
         for tp, first in firsts.items():
             if self._next_offset.get(tp) == first:
                 continue  # contiguous with what this process stored: nothing can be stored already
-            found = await asyncio.to_thread(self.outcomes.recorded_positions, tp[0], tp[1], first)
+            found = await asyncio.to_thread(look_up, tp[0], tp[1], first)
             view.stored[tp] = found
             if self.rated_too:
-                view.rated[tp] = await asyncio.to_thread(
-                    self.outcomes.recorded_positions, tp[0], tp[1], first, (BILLABLE_LINES.name,)
-                )
+                view.rated[tp] = await asyncio.to_thread(look_up, tp[0], tp[1], first, (BILLABLE_LINES.name,))
             if found:
                 log.info("partition %s:%d replayed from offset %d: %d outcomes already stored", *tp, first, len(found))
         return view
@@ -139,6 +141,7 @@ async def classify(
     knows_tenant: Callable[[str], bool] | None,
     now: datetime,
     window: timedelta,
+    times: StageTimes | None = None,
 ) -> Classified:
     """Every outcome of `batch` once: skipped (a replay stored it), stored, duplicate (in this batch or in
     raw_events within `window`) or rejected (bad input, or a tenant the directory does not know)."""
@@ -149,7 +152,9 @@ async def classify(
         if isinstance(o, Accepted) and not (seen and (rec.offset, o.index) in seen)
     ]  # fmt: skip
     keys = {(o.event.subject, o.event.source, o.event.id) for o in accepted}
-    known: set[DedupeKey] = await asyncio.to_thread(outcomes.stored_keys, keys, now - window)
+    look_up = outcomes.stored_keys if times is None else times.timed("dedupe", outcomes.stored_keys)
+    known: set[DedupeKey] = await asyncio.to_thread(look_up, keys, now - window)
+    wall, cpu = time.perf_counter(), time.thread_time()
     for rec, seen in zip(batch, stored_before, strict=True):
         rated_before = replay.rated.get(rec.tp)
         for o in rec.outcomes:
@@ -174,4 +179,6 @@ async def classify(
                 out.rejected.append(rejected_row(o, rec, now))
                 out.letters.append(dead_letter(rec, o))
                 out.reasons[o.reason.value] += 1
+    if times is not None:
+        times.add("classify", time.perf_counter() - wall, time.thread_time() - cpu)
     return out

@@ -44,6 +44,7 @@ from omnimeter.streams.deadletter import dead_letter, event_rejection
 from omnimeter.streams.dedupe import Classified, ReplayTracker, classify
 from omnimeter.streams.quarantine import Where
 from omnimeter.streams.records import ConsumedRecord, Partition
+from omnimeter.streams.timing import StageTimes
 
 if TYPE_CHECKING:
     from omnimeter.streams.rate import RateStage, RatingFailure
@@ -100,14 +101,16 @@ class Flush:
         rating: RateStage | None = None,
         barrier: StateBarrier | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        times: StageTimes | None = None,
     ) -> None:
+        self.times = times or StageTimes()  # where the time goes (streams/timing.py; the worker's metrics)
         self.store = store
         self.dlq = dlq
         self.policy = policy
         self.rating = rating
         self.barrier = barrier
         self.sleep = sleep
-        self.replay = ReplayTracker(store, rated_too=rating is not None)
+        self.replay = ReplayTracker(store, rated_too=rating is not None, times=self.times)
         self.lines_stored = 0  # billable lines stored by this process (the rollup refresh watches it)
         self.not_yet_reported: list[float] = []  # event times stored since the last rollup refresh
 
@@ -117,18 +120,19 @@ class Flush:
             return result
 
         # 1. Replay: what is already stored for partitions that do not continue where this process left off.
+        times = self.times
         replayed = await self.replay.load(batch)
 
         # 2. Classify every outcome: skipped, stored, duplicate, rejected.
         knows_tenant = self.rating.tenant_check() if self.rating is not None else None
-        c = await classify(batch, replayed, self.store, knows_tenant, now, self.policy.dedupe_window)
+        c = await classify(batch, replayed, self.store, knows_tenant, now, self.policy.dedupe_window, times)
         result.stored, result.duplicates, result.skipped_replayed = len(c.raw), len(c.duplicates), c.skipped_replayed
         result.rejected, result.event_times, result.newest_event = c.reasons, c.event_times, c.newest_event
 
         # 3. Rate the stored events (lines of events rated before a crash are already stored).
         lines: list[Sequence[Any]] = []
         if self.rating is not None and c.to_rate:
-            lines = await asyncio.to_thread(self.rating.rate, c.to_rate, now)
+            lines = await asyncio.to_thread(times.timed("rate", self.rating.rate), c.to_rate, now)
             result.unpriced = self.rating.unpriced
             result.corrections, result.past_horizon = self.rating.corrections, self.rating.past_horizon
             if self.rating.failures:
@@ -139,7 +143,8 @@ class Flush:
         # 4. Check every row against its column types: an event with a row that does not fit is
         #    quarantined (store_refused) instead of failing the insert (streams/quarantine.py).
         types = await asyncio.to_thread(self._column_types)
-        bad, c.rejected = quarantine.check_rows(types, c.raw, lines, c.duplicates, c.rejected)
+        with times.stage("check"):
+            bad, c.rejected = quarantine.check_rows(types, c.raw, lines, c.duplicates, c.rejected)
         if bad:
             lines = self._quarantine(batch, c, lines, bad, now)
         result.stored, result.rejected = len(c.raw), c.reasons
@@ -157,7 +162,8 @@ class Flush:
 
         # 5. Publish dead letters and wait for the broker.
         if c.letters:
-            await self.dlq.publish(c.letters)
+            with times.stage("publish", cpu=False):
+                await self.dlq.publish(c.letters)
 
         # 6. Insert, lines before raw_events, each block with a token derived from its source positions,
         #    one part per partition. Events whose part the engine still refuses are quarantined.
@@ -187,12 +193,14 @@ class Flush:
         # 7. Make the state changes of these records durable before their offsets can be committed: a
         #    committed record is never consumed again to rebuild them.
         if self.barrier is not None:
-            await self.barrier.durable()
+            with times.stage("changelog", cpu=False):
+                await self.barrier.durable()
 
         # 8. Ack, in delivery order; the partitions continue after this batch.
-        for rec in batch:
-            if rec.ack is not None:
-                await rec.ack()
+        with times.stage("ack"):
+            for rec in batch:
+                if rec.ack is not None:
+                    await rec.ack()
         self.replay.advance(batch, replayed)
         return result
 
@@ -235,7 +243,7 @@ class Flush:
         while i < len(parts):
             part = parts[i]
             try:
-                await asyncio.to_thread(self.store.insert, [part])
+                await asyncio.to_thread(self.times.timed("insert", self.store.insert), [part])
             except SinkRefused as e:
                 tries += 1
                 if tries < self.policy.refused_tries:

@@ -116,7 +116,7 @@ def create_app(
     flush = Flush(
         store, FaustDeadLetters(app, settings.topics.dlq, tuning.producer_max_request_bytes), flush_policy(settings),
         rating=rating,
-        barrier=ProducerBarrier(app) if rating is not None else None,
+        barrier=ProducerBarrier(app) if rating is not None else None, times=metrics.stages,
     )  # fmt: skip
     hook.register(flush.replay)
     hook.register(_PartitionGauges(metrics, app))
@@ -188,7 +188,7 @@ def create_app(
                 flush.not_yet_reported = []
                 try:
                     started = time.monotonic()
-                    await asyncio.to_thread(rollups.refresh)
+                    await asyncio.to_thread(metrics.stages.timed("rollup", rollups.refresh))
                     metrics.rollup_refresh.observe(time.monotonic() - started)
                     metrics.reported(waiting)
                     rolled_up = seen

@@ -267,3 +267,19 @@ def test_a_batch_is_parsed_once_whatever_its_contents(n: int, monkeypatch: pytes
     calls.update(loads=0, validate=0, dumps=0)
     outs = parse_record(json.dumps([*future, call(id="x", data={"duration_s": "x"})]).encode(), NOW, None, b"tenant-a")
     assert calls["loads"] == 1 and calls["validate"] <= 2 * (n + 1) and calls["dumps"] == n + 1
+
+
+def test_emoji_in_one_element_and_a_lone_surrogate_in_another_of_a_batch() -> None:
+    """Paired escapes leave the batch on the fast path; a lone one is still refused, alone."""
+
+    def bot(event_id: str, note: str) -> str:
+        return ('{"specversion": "1.0", "id": "' + event_id + '", "source": "s", "type": "bot.turn", '
+                '"time": "2026-11-22T11:00:00Z", "subject": "tenant-a", "data": {"bot_id": "b", "note": "'
+                + note + '"}}')  # fmt: skip
+
+    pair, lone = "\\ud83d\\ude00", "x\\ud800"  # as JSON escapes
+    batch = "[" + ", ".join((bot("a", pair), bot("b", lone), bot("c", pair))) + "]"
+    out = parse_record(batch.encode(), NOW, None, b"tenant-a")
+    assert [type(o) for o in out] == [Accepted, Rejection, Accepted]
+    assert isinstance(out[1], Rejection) and (out[1].reason, out[1].field) == (RejectReason.NOT_UTF8, "data.note")
+    assert [o.event.data.model_extra for o in out if isinstance(o, Accepted)] == [{"note": "\U0001f600"}] * 2

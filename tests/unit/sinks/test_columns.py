@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from omnimeter.sinks.columns import RowChecker, check_for
+from omnimeter.sinks.columns import RowChecker, bulk_for, check_for
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,39 @@ def test_the_first_problem_of_a_row_names_its_column() -> None:
     assert checker.problem((date(2020, 1, 1), 1)) is None
     assert checker.problem((date(1960, 1, 1), 300)) == "day: 1960-01-01 outside 1970-01-01..2149-06-06"
     assert checker.problems([(date(2020, 1, 1), 1), (date(2020, 1, 1), 300)]) == {1: "n: 300 outside 0..255"}
+
+
+@pytest.mark.parametrize(
+    ("ch_type", "ok", "bad"),
+    [
+        ("Date", [date(1970, 1, 1), date(2149, 6, 6)], [date(1969, 12, 31), datetime(2020, 1, 1, tzinfo=UTC), "x"]),
+        ("DateTime64(3, 'UTC')", [datetime(1900, 1, 1, tzinfo=UTC), datetime(2299, 12, 31, tzinfo=UTC)],
+         [datetime(1899, 12, 31, tzinfo=UTC), datetime(2020, 1, 1), date(2020, 1, 1)]),  # noqa: DTZ001
+        ("UInt16", [0, 65535], [-1, 65536, True, 1.0]),
+        ("Decimal(18, 6)", [Decimal("999999999999.999999"), Decimal("-1.5"), 3, Decimal("1.5000000")],
+         [Decimal("1e12"), Decimal("-1e12"), Decimal("0.0000001"), Decimal("NaN"), Decimal("sNaN"),
+          Decimal("-Infinity"), 1.5, True]),
+        ("LowCardinality(String)", ["a", "", b"x"], ["\ud800", None, 3]),
+        ("String", ["é", b"\xff"], ["x\udfff", 3]),
+        ("Nullable(UInt8)", [None, 255], [256, -1]),
+        ("Enum8('a' = 1, 'b' = 2)", ["a", "b"], ["c", None]),
+    ],
+)  # fmt: skip
+def test_a_column_passes_at_once_only_if_every_value_does(ch_type: str, ok: list[object], bad: list[object]) -> None:
+    """The column-wise check never lets a value through that the value check refuses."""
+    fits, check = bulk_for(ch_type), check_for(ch_type)
+    assert fits(ok)
+    for value in bad:
+        assert check(value) is not None  # the case is one the value check refuses
+        assert not fits([*ok, value]), value
+        assert not fits([value, *ok]), value
+
+
+def test_a_batch_with_one_bad_row_is_checked_row_by_row() -> None:
+    checker = RowChecker(("day", "n", "s"), {"day": "Date", "n": "UInt8", "s": "String"})
+    good = [(date(2020, 1, 1), i, f"s{i}") for i in range(200)]
+    assert checker.problems(good) == {}
+    rows = [*good[:100], (date(2020, 1, 1), 7, "a\ud800"), *good[100:], (date(2020, 1, 1), 256, "")]
+    assert checker.problems(rows) == {100: "s: not encodable as UTF-8 at character 1", 201: "n: 256 outside 0..255"}
+    with pytest.raises(ValueError):
+        checker.problems([(date(2020, 1, 1), 1)])  # a row of the wrong length is still an error
