@@ -240,7 +240,7 @@ def test_drill_down_from_a_charge_to_its_lines_and_an_event(site: Site, browser:
     page.goto(f"{site.base}/ui/cycle?tenant={tenant['id']}&cycle={site.mid}")
     api = site.api("cycle", "platform", tenant=tenant["id"], cycle=site.mid)
     charge = max(api["sections"]["charges"], key=lambda r: Decimal(r["lines_amount"]))
-    page.click(f"#sec-charges tr:has(td[data-col=meter]:text-is('{charge['meter']}')) a.drill")
+    page.click(f"#sec-charges tr:has(td[data-col=meter][data-value='{charge['meter']}']) a.drill")
     page.wait_for_selector("#sec-lines")
     assert page.inner_text("#lines-cost") == f"{charge['lines_amount']} {charge['currency']}"
     params = dict(p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))
