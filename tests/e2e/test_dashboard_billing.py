@@ -342,10 +342,11 @@ def test_reseller_report_margins_voice_assistant_and_totals(
         negative = page.eval_on_selector_all(f"#sec-{name} td.negative", "els => els.length")
         assert negative == sum(1 for r in rows if r["margin"].startswith("-")), name
         total = next(t for t in api["sections"]["totals"] if t["section"] == name)
-        assert page.inner_text(f"#sec-{name} tfoot td[data-total=margin]") == total["margin"]
-        assert (
-            page.inner_text(f"#sec-{name} tfoot td[data-total=total_price_reseller]") == total["total_price_reseller"]
-        )
+        currency = api["sections"]["companies"][0]["currency_reseller"]
+        for col in ("margin", "total_price_reseller"):  # the report's total, read as every amount reads
+            foot = f"#sec-{name} tfoot td[data-total={col}]"
+            assert page.get_attribute(foot, "data-value") == total[col], (name, col)
+            assert page.inner_text(foot) == f"{Decimal(total[col]):,} {currency}", (name, col)
         assert total["margin"] == str(sum((Decimal(r["margin"]) for r in rows), Decimal("0.00")))
     assert cells(page, "chat", "voice_assistant_messages_price") == [
         r["voice_assistant_messages_price"] for r in api["sections"]["chat"]
