@@ -112,8 +112,18 @@ def resellers(p: Page) -> View:
     if keep["period"] != "custom":
         keep["from"] = keep["to"] = ""
     links = {r["company_id"]: _href("lines", {**keep, "tenant": r["company_id"]}) for r in doc["sections"]["companies"]}
+    # the service sections carry no currency: each row takes its company's (hidden columns, so every amount
+    # names its currency like the rest of the dashboard)
+    money = {
+        r["company_id"]: {"currency_platform": r["currency_platform"], "currency_reseller": r["currency_reseller"]}
+        for r in doc["sections"]["companies"]
+    }
+    sections = {
+        s: [{**r, **money.get(r.get("company_id"), {})} for r in doc["sections"][s]]
+        for s in ("companies", "text_messaging", "chat", "telephony", "bot")
+    }
     return p.view("resellers.html", "resellers", doc, with_expenses=p.query.get("with_expenses") == "true",
-                  lines_links=links)  # fmt: skip
+                  lines_links=links, sections=sections)  # fmt: skip
 
 
 BILLING_PAGES: dict[str, Any] = {

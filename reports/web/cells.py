@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from omnimeter.reports import labels
 
-MONEY = re.compile(r"(^|_)(cost|amount|price|adjustment|lines|charge|credit|spent)(_|$)|^remaining$")
+MONEY = re.compile(r"(^|_)(cost|amount|price|adjustment|lines|charge|credit|spent|margin)(_|$)|^remaining$")
 QUANTITY = re.compile(r"quantity|usage|^charged$|^free$|^included$|^used$")
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 GROUPING = ("unit", "meter", "service", "category", "channel", "direction", "section", "reason")
@@ -63,7 +63,7 @@ def number(d: Decimal) -> str:
 
 def _currency_of(col: str, row: Mapping[str, Any], fallback: Mapping[str, str]) -> str:
     for party in ("platform", "reseller"):
-        if col.endswith(party):
+        if col.endswith(party) and (row.get(f"currency_{party}") or fallback.get(f"currency_{party}")):
             return str(row.get(f"currency_{party}") or fallback.get(f"currency_{party}", ""))
     for key in ("currency", "cost_currency", "currency_platform"):
         if row.get(key):

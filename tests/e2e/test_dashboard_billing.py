@@ -240,7 +240,7 @@ def test_drill_down_from_a_charge_to_its_lines_and_an_event(site: Site, browser:
     page.goto(f"{site.base}/ui/cycle?tenant={tenant['id']}&cycle={site.mid}")
     api = site.api("cycle", "platform", tenant=tenant["id"], cycle=site.mid)
     charge = max(api["sections"]["charges"], key=lambda r: Decimal(r["lines_amount"]))
-    page.click(f"#sec-charges tr:has(td[data-col=meter]:text-is('{charge['meter']}')) a.drill")
+    page.click(f"#sec-charges tr:has(td[data-col=meter][data-value='{charge['meter']}']) a.drill")
     page.wait_for_selector("#sec-lines")
     assert page.inner_text("#lines-cost") == f"{charge['lines_amount']} {charge['currency']}"
     params = dict(p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))
@@ -342,10 +342,11 @@ def test_reseller_report_margins_voice_assistant_and_totals(
         negative = page.eval_on_selector_all(f"#sec-{name} td.negative", "els => els.length")
         assert negative == sum(1 for r in rows if r["margin"].startswith("-")), name
         total = next(t for t in api["sections"]["totals"] if t["section"] == name)
-        assert page.inner_text(f"#sec-{name} tfoot td[data-total=margin]") == total["margin"]
-        assert (
-            page.inner_text(f"#sec-{name} tfoot td[data-total=total_price_reseller]") == total["total_price_reseller"]
-        )
+        currency = api["sections"]["companies"][0]["currency_reseller"]
+        for col in ("margin", "total_price_reseller"):  # the report's total, read as every amount reads
+            foot = f"#sec-{name} tfoot td[data-total={col}]"
+            assert page.get_attribute(foot, "data-value") == total[col], (name, col)
+            assert page.inner_text(foot) == f"{Decimal(total[col]):,} {currency}", (name, col)
         assert total["margin"] == str(sum((Decimal(r["margin"]) for r in rows), Decimal("0.00")))
     assert cells(page, "chat", "voice_assistant_messages_price") == [
         r["voice_assistant_messages_price"] for r in api["sections"]["chat"]

@@ -41,6 +41,8 @@ function setupTable(section) {
   const pager = section.querySelector("nav.pager");
   const search = section.querySelector("input.tsearch");
   const state = { page: 0, query: "", col: null, dir: 1 };
+  // data-paged="false": the server pages these rows (the lines page), so all of them show
+  const size = section.dataset.paged === "false" ? Number.MAX_SAFE_INTEGER : PAGE_SIZE;
   const matches = (g) => {
     if (!state.query) return true;
     const q = state.query.toLowerCase();
@@ -65,10 +67,10 @@ function setupTable(section) {
       for (const g of order) for (const tr of g) tbody.appendChild(tr);
     }
     const shown = order.filter(matches);
-    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    const pages = Math.max(1, Math.ceil(shown.length / size));
     state.page = Math.min(state.page, pages - 1);
-    const from = state.page * PAGE_SIZE;
-    const visible = new Set(shown.slice(from, from + PAGE_SIZE));
+    const from = state.page * size;
+    const visible = new Set(shown.slice(from, from + size));
     for (const g of groups) {
       const on = visible.has(g);
       g[0].hidden = !on;
@@ -80,12 +82,12 @@ function setupTable(section) {
     }
     section.dataset.shown = String(shown.length);
     if (!pager) return;
-    pager.hidden = shown.length <= PAGE_SIZE && !state.query;
+    pager.hidden = shown.length <= size && !state.query;
     pager.replaceChildren();
     const info = document.createElement("span");
     info.className = "pinfo";
     info.textContent = shown.length
-      ? `${(from + 1).toLocaleString("en")}–${Math.min(from + PAGE_SIZE, shown.length).toLocaleString("en")} of ${shown.length.toLocaleString("en")}`
+      ? `${(from + 1).toLocaleString("en")}–${Math.min(from + size, shown.length).toLocaleString("en")} of ${shown.length.toLocaleString("en")}`
       : "no matching rows";
     const button = (label, page, cls) => {
       const b = document.createElement("button");
