@@ -7,7 +7,8 @@ of the billing cycles that close in it, for the price and for the cost alike (a 
 zero: a supplier's tiers, packages and minimums apply once per cycle); `by_destination` shows them in a
 "(cycle adjustment)" row, since a cycle charge has no destination. `by_cycle` compares the cycle charges.
 Lines in effect whose own margin is negative are counted and listed (the most negative first); reversals
-and the lines they take back are not lines in effect.
+and the lines they take back are not lines in effect, and a line that carries only a cost (quantity 0 for
+the platform's price: the supplier bills another event of the message) has no margin of its own.
 
 Lines whose cost is in another currency than their price have no margin here: they are counted
 (`other_currency_lines`) and left out of both sums, never converted.
@@ -41,7 +42,9 @@ _IN_EFFECT = (
     f"NOT {REVERSAL} AND (tenant_id, concat(event_source, '/', event_id, '/', toString(line_index))) NOT IN "
     f"(SELECT tenant_id, corrects_line_id FROM {{db}}.billable_lines WHERE {_IN_PERIOD} AND {REVERSAL})"
 )
-_NEGATIVE_LINE = f"{_SAME} AND amount_platform < cost_amount AND {_IN_EFFECT}"
+# a line that carries only a cost (the supplier bills another event of the message: an aggregator billing SMS
+# on sent where the price is on the delivered line) has no margin of its own: it is not listed
+_NEGATIVE_LINE = f"{_SAME} AND amount_platform < cost_amount AND quantity_platform != 0 AND {_IN_EFFECT}"
 _LINES = (
     "SELECT tenant_id, reseller_id, meter, country, currency_platform, sum(quantity), "
     f"sumIf(amount_platform, {_SAME}), sumIf(cost_amount, {_SAME}), "
