@@ -50,7 +50,7 @@ class Site:
             return json.load(r)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dashboard")
     settings = isolated_settings(kafka, tmp, "ui")
@@ -68,7 +68,7 @@ def site(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
         worker.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is needed: make tools installs it"
@@ -78,7 +78,7 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = Path(os.environ.get("OMNIMETER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     where.mkdir(parents=True, exist_ok=True)
