@@ -24,7 +24,7 @@ from typing import Any
 from omnimeter.pricing.books import PriceBook
 from omnimeter.pricing.commitments import percent
 from omnimeter.pricing.cycle_charges import BookUsage, PartyCharge, cost_supplier, party_charge, sum_charges
-from omnimeter.reports.adjustments import adjustments, closing_cycles, cycle_charges
+from omnimeter.reports.adjustments import MeterCharge, closing_cycles, cycle_charges
 from omnimeter.reports.model import Context, money, qty
 from omnimeter.reports.query import Agg
 from omnimeter.reports.section import Section
@@ -99,19 +99,22 @@ def margin(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Ag
     resellers: dict[str, _Sum] = defaultdict(_Sum)
     meters: dict[str, _Sum] = defaultdict(_Sum)
     destinations: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
+
+    def add(tenant: str, reseller: str, meter: str, destination: str, values: tuple[Any, ...]) -> None:
+        tenants[(tenant, reseller)].add(*values)
+        resellers[reseller or "(direct)"].add(*values)
+        meters[meter].add(*values)
+        destinations[(meter.partition(".")[0], destination)].add(*values)
+
     rows = store.query_rows(_LINES.format(db=store.db), params) if ids else []
     for tenant, reseller, meter, country, cur, q, price, cost, negative, other in rows:
-        values = (Decimal(q), Decimal(price), Decimal(cost), int(negative), int(other), cur)
-        tenants[(tenant, reseller)].add(*values)
-        resellers[reseller or "(direct)"].add(*values)
-        meters[meter].add(*values)
-        destinations[(meter.partition(".")[0], country or "(unknown)")].add(*values)
-    for tenant, reseller, meter, price, cost, cur in _adjustments(store, ctx):
-        values = (ZERO, price, cost, 0, 0, cur)
-        tenants[(tenant, reseller)].add(*values)
-        resellers[reseller or "(direct)"].add(*values)
-        meters[meter].add(*values)
-        destinations[(meter.partition(".")[0], ADJUSTMENT)].add(*values)
+        add(tenant, reseller, meter, country or "(unknown)",
+            (Decimal(q), Decimal(price), Decimal(cost), int(negative), int(other), cur))  # fmt: skip
+    closing = _closing_charges(store, ctx)
+    for tenant, reseller, meter, price, cost, cur in _adjustments(
+        closing, {t.id: t.reseller or "" for t in ctx.tenants}
+    ):
+        add(tenant, reseller, meter, ADJUSTMENT, (ZERO, price, cost, 0, 0, cur))
     by_tenant = [(t, r or "(direct)", *s.money(), s.negative, s.other, s.currency or "USD")
                  for (t, r), s in sorted(tenants.items())]  # fmt: skip
     by_reseller = [(r, *s.money(), s.negative, s.currency or "USD") for r, s in sorted(resellers.items())]
@@ -129,38 +132,47 @@ def margin(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Ag
         section("margin", "by_reseller", by_reseller),
         section("margin", "by_service", by_service),
         section("margin", "by_destination", by_destination),
-        section("margin", "by_cycle", _cycles(store, ctx)),
+        section("margin", "by_cycle", _cycles(closing)),
         section("margin", "negative_lines", negative),
     ], []
 
 
-def _adjustments(store: ClickHouseStore, ctx: Context) -> list[tuple[str, str, str, Decimal, Decimal, str]]:
+_Closing = tuple[list[tuple[str, Any]], dict[tuple[str, Any], list[MeterCharge]],
+                 dict[tuple[str, Any], list[tuple[str, PartyCharge]]]]  # fmt: skip
+
+
+def _closing_charges(store: ClickHouseStore, ctx: Context) -> _Closing:
+    """The cycles closing in the period, with their price and cost cycle charges (one query each)."""
+    wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
+    if not wanted:
+        return [], {}, {}
+    books = {b.label: b for b in ctx.books.books}
+    return sorted(wanted), cycle_charges(store, ctx.books, wanted), cycle_costs(store, books, wanted)
+
+
+def _adjustments(closing: _Closing, reseller_of: dict[str, str]) -> list[tuple[str, str, str, Decimal, Decimal, str]]:
     """(tenant, reseller, meter, price adjustment, cost adjustment, currency) of the cycles closing in the
     period: the cycle charge less the lines, for the price to platform and for the cost."""
+    _wanted, prices, costs = closing
     out: dict[tuple[str, str, str], list[Any]] = {}
-    for a in adjustments(store, ctx.books, ctx.tenants, ctx.period):
-        if a.platform:
-            out.setdefault((a.tenant_id, a.reseller_id, a.meter), [ZERO, ZERO, a.currency_platform])[0] += a.platform
-    wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
-    reseller_of = {t.id: t.reseller or "" for t in ctx.tenants}
-    if wanted:
-        for (tenant, _start), charges in cycle_costs(store, {b.label: b for b in ctx.books.books}, wanted).items():
-            for meter, c in charges:
-                if c.adjustment:
-                    key = (tenant, reseller_of.get(tenant, ""), meter)
-                    out.setdefault(key, [ZERO, ZERO, c.currency])[1] += c.adjustment
+    for (tenant, _start), meters in prices.items():
+        for m in meters:
+            if m.platform.adjustment:
+                key = (tenant, m.reseller_id, m.meter)
+                out.setdefault(key, [ZERO, ZERO, m.platform.currency])[0] += m.platform.adjustment
+    for (tenant, _start), charges in costs.items():
+        for meter, c in charges:
+            if c.adjustment:
+                key = (tenant, reseller_of.get(tenant, ""), meter)
+                out.setdefault(key, [ZERO, ZERO, c.currency])[1] += c.adjustment
     return [(t, r, m, p, c, cur) for (t, r, m), (p, c, cur) in sorted(out.items())]
 
 
-def _cycles(store: ClickHouseStore, ctx: Context) -> list[tuple[Any, ...]]:
+def _cycles(closing: _Closing) -> list[tuple[Any, ...]]:
     """Per cycle closing in the period: price to platform and cost as cycle charges, and the margin."""
-    wanted = {(t.id, c.start.date()) for t in ctx.tenants for c in closing_cycles(t, ctx.period)}
-    if not wanted:
-        return []
-    prices = cycle_charges(store, ctx.books, wanted)
-    costs = cycle_costs(store, {b.label: b for b in ctx.books.books}, wanted)
+    wanted, prices, costs = closing
     out = []
-    for key in sorted(wanted):
+    for key in wanted:
         meters = prices.get(key, [])
         if not meters and key not in costs:
             continue
