@@ -505,6 +505,7 @@ def main() -> int:
                     usage=f"bench-{name}",
                     dlq=f"bench-{name}-dlq",
                     reference="bench-reference",
+                    alerts=f"bench-{name}-alerts",
                     usage_partitions=partitions,
                 ),
             )

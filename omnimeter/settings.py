@@ -102,6 +102,8 @@ class Topics(BaseSettings):
     usage: str = "omnimeter.usage.v1"
     dlq: str = "omnimeter.usage.dlq.v1"
     reference: str = "omnimeter.reference.v1"
+    alerts: str = "omnimeter.alerts.v1"  # compacted, keyed by alert id (schemas/alerts.py)
+    alerts_partitions: int = Field(default=3, ge=1)
     usage_partitions: int = Field(default=6, ge=1)
     dlq_partitions: int = Field(default=3, ge=1)
 
@@ -156,6 +158,8 @@ class IngestSettings(BaseSettings):
     # bug, not usage. Not before 1971-01-01 (schemas.bounds.EARLIEST_EVENT_TIME: the Date column's range).
     min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     insert_retry_max_s: float = Field(default=0.0, ge=0)  # 0: retry until it works
+    # thresholds of the tenants whose lines were stored are evaluated at most this often (0: alerts off)
+    alert_interval_s: float = Field(default=5.0, ge=0)
 
     @field_validator("min_event_time")
     @classmethod

@@ -249,8 +249,14 @@ class PriceBook(_Model):
         return frozenset(m[len(SEAT_PREFIX) :] for m in self.prices if m.startswith(SEAT_PREFIX))
 
 
+Prefix = Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")]
+
+
 class PriceBooks(_Model):
     books: tuple[PriceBook, ...] = ()
+    # destination prefixes known for traffic pumping (premium and satellite ranges): a tenant's burst to one
+    # of them alerts from a lower count (schemas/directory.py PumpingGuard); lines are billed as usual
+    high_risk_prefixes: frozenset[Prefix] = Field(default=frozenset(), max_length=10_000)
 
     def seat_roles(self) -> frozenset[str]:
         """Roles some book prices seats of (cached)."""
@@ -357,6 +363,15 @@ def parse_price_books(text: str, file: str = "prices.yaml") -> PriceBooks:
         if ident in seen:
             problems.append(Problem(file, where, f"book {ident[0]}@{ident[1]} is defined twice"))
         seen.add(ident)
+    risky = doc.get("high_risk_prefixes") or []
+    try:
+        high_risk = PriceBooks.model_validate({"high_risk_prefixes": risky}).high_risk_prefixes
+    except ValidationError as e:
+        high_risk = frozenset()
+        problems += [
+            Problem(file, f"high_risk_prefixes.{p.path}".rstrip("."), p.message) for p in from_validation(file, e)
+        ]
+    problems += [Problem(file, str(k), "unknown section") for k in doc if k not in ("books", "high_risk_prefixes")]
     if problems:
         raise ReferenceDataError(problems)
-    return PriceBooks(books=tuple(books))
+    return PriceBooks(books=tuple(books), high_risk_prefixes=high_risk)

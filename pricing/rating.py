@@ -26,6 +26,7 @@ from typing import NamedTuple, Protocol
 
 from omnimeter.pricing.books import Audience, BillingPolicy, PriceBook, PriceBooks
 from omnimeter.pricing.cycles import cycle_of
+from omnimeter.pricing.destinations import matched_prefix
 from omnimeter.pricing.meters import SEAT_OTHER, SEAT_PREFIX, UNPRICED, is_billable, is_role
 from omnimeter.pricing.money import line_amount
 from omnimeter.pricing.units import Usage, classify, conversation_key, window_step
@@ -91,6 +92,9 @@ class BillableLine(NamedTuple):
     cost_book: str = ""
     cost_source: str = ""
     free_reason_cost: str = ""
+    # The destination number's longest prefix a deck of the line knows (pricing/destinations.py; '' none):
+    # what pumping alerts and the spend per prefix group by.
+    destination_prefix: str = ""
 
 
 PROVIDER, BOOK = "provider", "book"  # where a line's cost amount came from
@@ -470,7 +474,14 @@ class Rater:
             amount_r, retail.currency if retail else "", retail.label if retail else "",
             str(usage.free_reason), quantity_p, conversation, "", "", why_p,
             cost.quantity, cost_amount, cost_currency, cost_label, cost_source, cost.free_reason,
+            self._prefix(usage, platform, retail, cost.book),
         )  # fmt: skip
+
+    def _prefix(self, usage: Usage, *books: PriceBook | None) -> str:
+        if not usage.number:
+            return ""
+        decks = [p.by_prefix for b in books if b is not None and (p := b.prices.get(usage.meter)) is not None]
+        return matched_prefix(usage.number, [*decks, self.books.high_risk_prefixes])
 
     @staticmethod
     def _cost(cost: Cost, usage: Usage) -> tuple[Decimal, str, str, str]:

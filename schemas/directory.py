@@ -40,6 +40,36 @@ class Commitment(_Ref):
     included: Annotated[Decimal, Field(ge=0, le=bounds.MAX_COMMITMENT, decimal_places=6, allow_inf_nan=False)]
 
 
+Percent = Annotated[Decimal, Field(gt=0, le=bounds.MAX_PERCENT, decimal_places=2, allow_inf_nan=False)]
+
+
+class PumpingGuard(_Ref):
+    """Traffic pumping: a tenant's billable messages and calls to one destination prefix in an hour (UTC,
+    aligned) against that prefix's own trailing baseline (the mean per hour over `baseline_days` before
+    the hour). An hour with at least `min_events` and more than `factor` times the baseline is a spike; a
+    prefix on the rate deck's `high_risk_prefixes` list is one from `high_risk_min_events`, baseline or
+    not. Alerts carry the evidence; the events are billed as usual."""
+
+    baseline_days: int = Field(default=7, ge=1, le=35)
+    factor: Annotated[Decimal, Field(default=Decimal(5), gt=1, le=bounds.MAX_PERCENT, allow_inf_nan=False)]
+    min_events: int = Field(default=50, ge=1, le=10**9)
+    high_risk_min_events: int = Field(default=10, ge=1, le=10**9)
+
+
+class AlertThresholds(_Ref):
+    """What publishes an `omnimeter.alert.*` event (once per threshold and cycle, or day, or hour).
+    `cycle_spend`: amounts of the running cycle's estimated charge (what the tenant pays, its currency);
+    `commitment_percent` / `credit_percent`: of each commitment and of the carrier credit (as the
+    dashboard's warnings); `prefix_daily_spend`: what the tenant pays for one destination prefix in a
+    day (its time zone); `pumping`: the guard above (None: off)."""
+
+    cycle_spend: tuple[Annotated[Money, Field(gt=0)], ...] = Field(default=(), max_length=10)
+    commitment_percent: tuple[Percent, ...] = Field(default=(Decimal(80), Decimal(100)), max_length=10)
+    credit_percent: tuple[Percent, ...] = Field(default=(Decimal(80), Decimal(100)), max_length=10)
+    prefix_daily_spend: Money | None = None
+    pumping: PumpingGuard | None = None
+
+
 class Tenant(_Ref):
     id: Id
     name: str = ""
@@ -50,6 +80,7 @@ class Tenant(_Ref):
     cycle: Period = Period.MONTHLY
     commitments: tuple[Commitment, ...] = ()
     carrier_credit: Money | None = None
+    alerts: AlertThresholds | None = None  # the fields given replace the directory's `alerts` defaults
 
     @field_validator("timezone")
     @classmethod
@@ -105,6 +136,14 @@ class Directory(_Ref):
     teams: tuple[Named, ...] = ()
     queues: tuple[Named, ...] = ()
     bots: tuple[Named, ...] = ()
+    alerts: AlertThresholds = AlertThresholds()  # the platform's defaults
+
+    def alerts_for(self, tenant: Tenant) -> AlertThresholds:
+        """The tenant's thresholds: the fields its `alerts` gives, the directory's defaults for the rest."""
+        if tenant.alerts is None:
+            return self.alerts
+        given = {k: getattr(tenant.alerts, k) for k in tenant.alerts.model_fields_set}
+        return self.alerts.model_copy(update=given)
 
     def roles(self) -> frozenset[str]:
         """The roles the directory's users have (cached)."""
@@ -217,13 +256,22 @@ _LISTS: dict[str, type[_Ref]] = {
 }
 
 
+_SINGLE = ("version", "alerts")
+
+
 def parse_directory(text: str, file: str = "directory.yaml") -> Directory:
     """Load a directory; raises `ReferenceDataError` listing every problem at once: each entry is validated
     on its own, and references are checked among the entries that are valid."""
     doc = load_yaml(text, file)
     if not isinstance(doc, dict):
         raise ReferenceDataError([Problem(file, "", "expected a mapping with tenants, users, accounts, ...")])
-    problems = [Problem(file, str(k), "unknown section") for k in doc if k not in _LISTS and k != "version"]
+    problems = [Problem(file, str(k), "unknown section") for k in doc if k not in _LISTS and k not in _SINGLE]
+    single: dict[str, object] = {}
+    if doc.get("alerts") is not None:
+        try:
+            single["alerts"] = AlertThresholds.model_validate(doc["alerts"])
+        except ValidationError as e:
+            problems += [Problem(file, f"alerts.{p.path}".rstrip("."), p.message) for p in from_validation(file, e)]
     valid: dict[str, list[_Ref]] = {}
     origin: dict[str, list[int]] = {}
     for key, model in _LISTS.items():
@@ -240,7 +288,11 @@ def parse_directory(text: str, file: str = "directory.yaml") -> Directory:
                 problems += [
                     Problem(file, f"{key}.{i}.{p.path}".rstrip("."), p.message) for p in from_validation(file, e)
                 ]
-    directory = Directory(version=str(doc.get("version") or ""), **{k: tuple(v) for k, v in valid.items()})
+    directory = Directory(
+        version=str(doc.get("version") or ""),
+        **{k: tuple(v) for k, v in valid.items()},
+        **single,
+    )
     problems += _check_references(directory, file, origin)
     if problems:
         raise ReferenceDataError(problems)

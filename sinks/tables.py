@@ -77,6 +77,12 @@ DUPLICATE_EVENTS = Table(
 REVERSAL = f"(corrects_line_id != '' AND modulo(intDiv(line_index, {CORRECTION_STEP}), 2) = 1)"  # rating.is_reversal
 LINES_IN_EFFECT = f"sum(if({REVERSAL}, -1, 1))"
 BILLABLE_LINES = Table("billable_lines", (*BillableLine._fields, *SOURCE_COLUMNS, "rated_at"), "event_time")
+ALERTS = Table(
+    "alerts",
+    ("alert_id", "type", "tenant_id", "reseller_id", "subject", "threshold", "observed", "currency", "period_start",
+     "period_end", "message", "evidence", "raised_at", "version"),
+    "period_start",
+)  # fmt: skip
 REFERENCE_VERSIONS = Table("reference_versions", ("kind", "version", "applied_at", "source"))
 DIM_ENTITIES = Table(
     "dim_entities", ("kind", "tenant_id", "id", "name", "parent", "attributes", "version", "applied_at")
@@ -85,4 +91,4 @@ DIM_ENTITIES = Table(
 # Every consumed record position ends in exactly one of these (stored, dead-lettered, duplicate).
 OUTCOME_TABLES = (RAW_EVENTS.name, REJECTED_EVENTS.name, DUPLICATE_EVENTS.name)
 BY_NAME = {t.name: t for t in (RAW_EVENTS, REJECTED_EVENTS, DUPLICATE_EVENTS, BILLABLE_LINES)}
-WRITTEN = (RAW_EVENTS, REJECTED_EVENTS, DUPLICATE_EVENTS, BILLABLE_LINES, REFERENCE_VERSIONS, DIM_ENTITIES)
+WRITTEN = (RAW_EVENTS, REJECTED_EVENTS, DUPLICATE_EVENTS, BILLABLE_LINES, REFERENCE_VERSIONS, DIM_ENTITIES, ALERTS)

@@ -113,6 +113,7 @@ class Flush:
         self.replay = ReplayTracker(store, rated_too=rating is not None, times=self.times)
         self.lines_stored = 0  # billable lines stored by this process (the rollup refresh watches it)
         self.not_yet_reported: list[float] = []  # event times stored since the last rollup refresh
+        self.touched: set[str] = set()  # tenants with lines stored since the last rollup refresh
 
     async def run(self, batch: Sequence[ConsumedRecord], now: datetime) -> FlushResult:
         result = FlushResult(records=len(batch))
@@ -187,6 +188,8 @@ class Flush:
             result.rejected[RejectReason.STORE_REFUSED.value] += len(late)
             result.stored -= sum(1 for r in c.raw if quarantine.where(RAW_EVENTS, r) in gone)
         self.lines_stored += len(lines)
+        if lines:
+            self.touched.update({row[0] for row in lines})  # the tenants whose alerts are due (streams/alerts.py)
         if lines and len(self.not_yet_reported) < 1_000_000:
             self.not_yet_reported += result.event_times
 

@@ -24,6 +24,7 @@ def topic_specs(topics: Topics) -> list[TopicSpec]:
         TopicSpec(topics.usage, topics.usage_partitions, {"retention.ms": str(14 * 86_400_000)}),
         TopicSpec(topics.dlq, topics.dlq_partitions, {"retention.ms": str(30 * 86_400_000)}),
         TopicSpec(topics.reference, 1, {"cleanup.policy": "compact"}),
+        TopicSpec(topics.alerts, topics.alerts_partitions, {"cleanup.policy": "compact"}),
     ]
 
 

@@ -86,6 +86,17 @@ class WorkerMetrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        self.alerts_published = Counter(
+            "omnimeter_alerts_published_total",
+            "Alert events published on the alerts topic, by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.alert_round_failures = Counter(
+            "omnimeter_alert_round_failures_total",
+            "Alert rounds (or tenants of a round) that failed; their tenants are measured again",
+            registry=r,
+        )
         self.rollup_refresh_failures = Counter(
             "omnimeter_rollup_refresh_failures_total", "Failed rollup refreshes (each is retried)", registry=r
         )
@@ -237,6 +248,12 @@ class WorkerMetrics:
 
     def insert_failed(self, table: str) -> None:
         self.insert_failures.labels(table).inc()
+
+    def alert_published(self, kind: str) -> None:
+        self.alerts_published.labels(kind).inc()
+
+    def alert_round_failed(self) -> None:
+        self.alert_round_failures.inc()
 
     def reported(self, event_times: list[float]) -> None:
         """The events whose lines the last rollup refresh made visible in the reports."""

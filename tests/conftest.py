@@ -45,7 +45,9 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
         cache_dir=_cache_dir(),
         kafka=KafkaSettings(bootstrap=kafka, consumer_group=f"omnimeter-test-{tag}"),
         worker=WorkerSettings(web_port=free_port()),
-        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
+        topics=Topics(
+            usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", alerts=f"alerts-{tag}", usage_partitions=4
+        ),
     )
     ensure_topics(kafka, topic_specs(s.topics))
     return s

@@ -334,6 +334,14 @@ def directory_doc(world: World) -> dict[str, Any]:
     resellers = sorted({t.reseller for t in world.tenants if t.reseller})
     doc: dict[str, Any] = {
         "version": f"world-{len(world.tenants)}",
+        # the platform's alert thresholds (schemas/directory.py AlertThresholds; a tenant's `alerts` overrides)
+        "alerts": {
+            "cycle_spend": ["1000.00", "5000.00"],
+            "commitment_percent": [80, 100],
+            "credit_percent": [80, 100],
+            "prefix_daily_spend": "200.00",
+            "pumping": {"baseline_days": 7, "factor": 5, "min_events": 50, "high_risk_min_events": 10},
+        },
         "resellers": [{"id": r, "name": f"Reseller {r[-2:]}", "currency": "USD"} for r in resellers],
         "tenants": [],
         "billing_units": [],

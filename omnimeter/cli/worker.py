@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from omnimeter.errors import OmnimeterError
 from omnimeter.faults import Faults
+from omnimeter.reports.alerts import AlertEvaluator
 from omnimeter.reports.api import Backend, platform_guard
 from omnimeter.reports.tenant_gauges import TenantCycleCollector, current_warnings
 from omnimeter.reports.tokens import keyring_for
@@ -21,6 +22,7 @@ from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
+from omnimeter.streams.alerts import AlertLog, AlertPublisher, AlertStage
 from omnimeter.streams.control import PauseSwitch, control_router
 from omnimeter.streams.faust.app import create_app
 from omnimeter.streams.lag import LagPoller
@@ -85,7 +87,12 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         fatal.append(error)
         signal.raise_signal(signal.SIGTERM)
 
-    app = create_app(settings, store, metrics, reference, switch, faults, on_fatal)
+    alerts = None
+    if settings.ingest.alert_interval_s > 0:
+        alert_log = AlertLog(settings.kafka, settings.topics.alerts)
+        publisher = AlertPublisher(settings.kafka, settings.topics.alerts, store, alert_log, metrics)
+        alerts = AlertStage(AlertEvaluator(store), publisher, settings.ingest.alert_interval_s, metrics)
+    app = create_app(settings, store, metrics, reference, switch, faults, on_fatal, alerts)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         try:
@@ -104,4 +111,6 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         lag.stop()
         refresh_quietly(store, reference.directory.time_zones() if reference.directory else {})  # reports current
         reference.stop()
+        if alerts is not None:
+            alerts.close()
         store.close()

@@ -27,6 +27,7 @@ from omnimeter.schemas.parse import ParseLimits
 from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.rollups import Rollups
+from omnimeter.streams.alerts import AlertStage
 from omnimeter.streams.control import PauseSwitch
 from omnimeter.streams.faust.gaps import GapGuard
 from omnimeter.streams.faust.producer import FaustDeadLetters, ProducerBarrier
@@ -81,6 +82,7 @@ def create_app(
     switch: PauseSwitch | None = None,
     faults: Faults | None = None,
     on_fatal: Callable[[BaseException], None] | None = None,
+    alerts: AlertStage | None = None,
 ) -> App:
     tuning = settings.faust
     datadir = settings.data_dir / "faust" / settings.worker.id
@@ -122,6 +124,8 @@ def create_app(
     hook.register(_PartitionGauges(metrics, app))
     if rating is not None:
         hook.register(rating.state)
+    if alerts is not None:
+        hook.register(alerts)
     stage = IngestStage(
         flush, ingest_config(settings), metrics, observer=window_states if rating else None,
         on_fatal=on_fatal, on_stop=getattr(store, "stop", None),
@@ -184,18 +188,27 @@ def create_app(
                 async with stage.lock:  # one ClickHouse caller at a time
                     await mirror.sync()
             if flush.lines_stored != rolled_up:
-                seen, waiting = flush.lines_stored, flush.not_yet_reported
-                flush.not_yet_reported = []
+                seen, waiting, touched = flush.lines_stored, flush.not_yet_reported, flush.touched
+                flush.not_yet_reported, flush.touched = [], set()
                 try:
                     started = time.monotonic()
                     await asyncio.to_thread(metrics.stages.timed("rollup", rollups.refresh))
                     metrics.rollup_refresh.observe(time.monotonic() - started)
                     metrics.reported(waiting)
                     rolled_up = seen
+                    if alerts is not None:
+                        alerts.due(touched)  # their thresholds are measured on rollups that include them
                 except Exception as e:  # the store is down: the next round recomputes the same buckets
                     flush.not_yet_reported = waiting + flush.not_yet_reported
+                    flush.touched |= touched
                     metrics.rollup_refresh_failures.inc()
                     log.warning("rollup refresh failed (%s); retrying", e)
+
+    if alerts is not None:
+
+        @app.task
+        async def alert_rounds() -> None:
+            await alerts.run(lambda: app.should_stop)
 
     @app.timer(0.5)
     async def watch_deliveries() -> None:

@@ -25,7 +25,9 @@ def isolated_settings(bootstrap: str, data_dir: Path, prefix: str, **overrides: 
         data_dir=data_dir,
         kafka=KafkaSettings(bootstrap=bootstrap, consumer_group=f"{prefix}-{tag}"),
         worker=WorkerSettings(web_port=free_port()),
-        topics=Topics(usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", usage_partitions=4),
+        topics=Topics(
+            usage=f"usage-{tag}", dlq=f"dlq-{tag}", reference=f"ref-{tag}", alerts=f"alerts-{tag}", usage_partitions=4
+        ),
     ).replace(**overrides)
     ensure_topics(bootstrap, topic_specs(settings.topics))
     return settings

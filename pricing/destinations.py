@@ -1,0 +1,29 @@
+"""The destination prefix of a line: the longest leading digits of the destination number (an SMS or
+call's contact, a WhatsApp calling code) that some deck consulted for the line knows (the by_prefix decks
+of the books that price or cost it, and the rate deck's high-risk list). '' when none does or the event
+names no number. Pumping alerts and the spend per prefix group lines by it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+MAX_DIGITS = 15  # E.164
+
+
+def digits_of(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())[:MAX_DIGITS]
+
+
+def matched_prefix(number: str | None, decks: Iterable[Collection[str]]) -> str:
+    """The longest prefix of `number`'s digits found in one of `decks` ('' for none)."""
+    if not number:
+        return ""
+    known = [d for d in decks if d]
+    if not known:
+        return ""
+    digits = digits_of(number)
+    for n in range(len(digits), 0, -1):
+        p = digits[:n]
+        if any(p in d for d in known):
+            return p
+    return ""
