@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from omnimeter.reports import cost_reports, cycle_report, lines_report, margin_report, reseller_report, usage_reports
+from omnimeter.reports import (
+    alerts_report,
+    cost_reports,
+    cycle_report,
+    lines_report,
+    margin_report,
+    reseller_report,
+    usage_reports,
+)
 from omnimeter.reports.model import Context, Report, Request
 from omnimeter.reports.period import GroupBy, Period, PeriodError, resolve
 from omnimeter.reports.query import Agg, newest
@@ -29,6 +37,11 @@ REPORTS: dict[str, tuple[Builder, str]] = {
         margin_report.margin,
         "Platform only: gross margin (price to platform - cost) per tenant, reseller, "
         "service, destination and cycle; negative-margin lines",
+    ),
+    "alerts": (
+        alerts_report.alerts,
+        "Alerts published: cycle spend, commitment and credit thresholds, spend per "
+        "destination prefix, pumping (with the evidence)",
     ),
     "lines": (lines_report.lines, "The billable lines behind a total, a page at a time"),
     "event": (lines_report.event, "One billable line and the stored event it was rated from"),

@@ -91,6 +91,11 @@ SHAPES: dict[str, dict[str, str]] = {
         "navigation": "previous_cycle:D next_cycle:D state:s",
         "cycles": "cycle_start:t cycle_end:t state:s selected:i",
     },
+    "alerts": {
+        "summary": "kind:s alerts:i tenants:i",
+        "alerts": "raised_at:t kind:s tenant_id:s subject:s threshold:s observed:s currency:s period_start:t "
+        "period_end:t message:s evidence:s alert_id:s",
+    },
     "lines": {
         "summary": "lines:i quantity:d cost:d currency:s page:i page_size:i pages:i",
         "lines": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from omnimeter.errors import OmnimeterError
 from omnimeter.faults import Faults
+from omnimeter.reports.alert_gauges import ActiveAlertsCollector, active_alerts
 from omnimeter.reports.alerts import AlertEvaluator
 from omnimeter.reports.api import Backend, platform_guard
 from omnimeter.reports.tenant_gauges import TenantCycleCollector, current_warnings
@@ -60,6 +61,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     getattr(clickhouse_options, "pd", None)
     metrics = WorkerMetrics(CollectorRegistry())
     metrics.registry.register(TenantCycleCollector(lambda: current_warnings(store)))  # alerts per tenant
+    metrics.registry.register(ActiveAlertsCollector(lambda: active_alerts(store)))
     store.observer = metrics
     switch = PauseSwitch(metrics)
     web = None

@@ -156,6 +156,11 @@ def margin(p: Page) -> View:
     return p.view("tables.html", "margin", p.report("margin"))
 
 
+def alerts(p: Page) -> View:
+    """Alerts published for the viewer's tenants (thresholds crossed, pumping with its evidence)."""
+    return p.view("tables.html", "alerts", p.report("alerts"))
+
+
 PAGE_BUILDERS: dict[str, Callable[[Page], View]] = {
     "overview": overview,
     "users": users,
@@ -166,6 +171,7 @@ PAGE_BUILDERS: dict[str, Callable[[Page], View]] = {
     "allocation": allocation,
     "cycle": cycle,
     "margin": margin,
+    "alerts": alerts,
 }
 PAGES = (
     ("overview", "Overview"),
@@ -177,6 +183,7 @@ PAGES = (
     ("allocation", "Allocation"),
     ("cycle", "Cycle"),
     ("margin", "Margin"),
+    ("alerts", "Alerts"),
 )
 PAGE_REPORT = {"overview": "services", "billing-units": "billing-units"}  # else the page's name
 TITLES = {
@@ -189,4 +196,5 @@ TITLES = {
     "allocation": "Cost allocation",
     "cycle": "Billing cycle",
     "margin": "Gross margin (platform only)",
+    "alerts": "Alerts",
 }

@@ -30,6 +30,9 @@ import pytest
 
 from omnimeter.cli.traffic import Record
 from omnimeter.cli.workerproc import WorkerProcess, wait_caught_up
+from omnimeter.reports.catalog import run_report
+from omnimeter.reports.model import Request
+from omnimeter.reports.scope import Scope
 from omnimeter.settings import Settings
 from omnimeter.sinks.clickhouse import connect
 from tests.integration.test_cycle_adjustments import _apply
@@ -166,6 +169,18 @@ def test_each_threshold_publishes_one_alert_per_cycle_across_a_sigkill_and_a_rep
             f"SELECT countIf(meter = '{SMS}'), sum(amount_platform) FROM {store.db}.billable_lines"
         )
         assert lines[0] == 11 and str(lines[1]) == "11.000000"
+
+        # the alerts report: the platform and the tenant see acme's six, another tenant none
+        def seen(scope: str) -> dict[str, Any]:
+            return run_report(store, "alerts", Request(period="this-month"), Scope.parse(scope)).to_json()
+
+        for scope in ("platform", "tenant:acme"):
+            doc = seen(scope)
+            assert sorted(r["alert_id"] for r in doc["sections"]["alerts"]) == sorted(a["id"] for a in alerts)
+            counts = {r["kind"]: r["alerts"] for r in doc["sections"]["summary"]}
+            assert counts == {"cycle_spend": 2, "commitment": 2, "credit": 2, "prefix_spend": 0, "pumping": 0}
+        other = seen("tenant:pump")
+        assert other["sections"]["alerts"] == [] and all(r["alerts"] == 0 for r in other["sections"]["summary"])
     finally:
         store.close()
 
