@@ -152,10 +152,23 @@ def channels(names: str) -> str:
     return ", ".join(channel(n) for n in names.split(",") if n)
 
 
+KINDS: dict[str, str] = {  # alert kinds (schemas/alerts.py) and cycle warnings
+    "cycle_spend": "Cycle spend",
+    "commitment": "Commitment",
+    "credit": "Carrier credit",
+    "prefix_spend": "Spend per destination prefix",
+    "pumping": "Traffic pumping",
+}
+
+
+def kind(name: str) -> str:
+    return KINDS.get(name) or humanize(name)
+
+
 BY_COLUMN = {
     "service": service, "meter": meter, "unit": unit, "channel": channel, "role": role, "model": model,
     "channels": channels, "category": humanize, "reason": humanize, "direction": humanize, "section": humanize,
-    "by": column, "period_kind": humanize,
+    "by": column, "period_kind": humanize, "kind": kind,
 }  # fmt: skip
 
 
