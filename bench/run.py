@@ -272,6 +272,7 @@ _PROFILE_STAGES = (
     ("insert", ("insert (omnimeter/sinks/clickhouse.py",)),
     ("ack", ("ack (omnimeter/streams/faust/app.py",)),
     ("rollup", ("refresh (omnimeter/sinks/rollups.py",)),
+    ("alerts", ("round (omnimeter/streams/alerts.py",)),
     ("metrics", ("flushed (omnimeter/streams/metrics.py", "prometheus_client")),
 )
 _PROFILE_LIBS = (

@@ -33,6 +33,7 @@ from omnimeter.schemas.alerts import Alert, NotAnAlert, parse_alert
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.tables import ALERTS
 from omnimeter.streams.kafka_clients import Kafka, confluent_config
+from omnimeter.streams.timing import StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +193,10 @@ class AlertStage:
 
     def __init__(
         self, measure: Measure, publisher: AlertPublisher, interval_s: float, metrics: AlertMetrics | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), times: StageTimes | None = None,
     ) -> None:  # fmt: skip
         self.measure, self.publisher, self.interval_s = measure, publisher, interval_s
+        self.times = times  # the worker's stage times: `make bench` shows the round's share per event
         self.metrics, self.clock = metrics, clock
         self._due: set[str] = set()
         self._sweep = True  # at start: what a killed worker measured but had not published
@@ -244,7 +246,7 @@ class AlertStage:
         while not should_stop():
             await asyncio.sleep(self.interval_s)
             try:
-                await asyncio.to_thread(self.round)
+                await asyncio.to_thread(self.times.timed("alerts", self.round) if self.times else self.round)
             except Exception as e:
                 log.warning("alert round failed (%s); its tenants are measured again next round", e)
 

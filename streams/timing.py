@@ -38,6 +38,7 @@ STAGES = (
     "changelog",  # flush step 7: the producer flush that makes the window changelog durable
     "ack",  # flush step 8: Faust's ack of every record
     "rollup",  # the rollup refresh after a flush stored lines
+    "alerts",  # the alert round (streams/alerts.py): thresholds of the tenants whose lines were stored
 )
 
 

@@ -93,7 +93,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if settings.ingest.alert_interval_s > 0:
         alert_log = AlertLog(settings.kafka, settings.topics.alerts)
         publisher = AlertPublisher(settings.kafka, settings.topics.alerts, store, alert_log, metrics)
-        alerts = AlertStage(AlertEvaluator(store), publisher, settings.ingest.alert_interval_s, metrics)
+        alerts = AlertStage(AlertEvaluator(store), publisher, settings.ingest.alert_interval_s, metrics,
+                            times=metrics.stages)  # fmt: skip
     app = create_app(settings, store, metrics, reference, switch, faults, on_fatal, alerts)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
