@@ -78,6 +78,7 @@ class FlushResult:
     unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)  # (meter, party) -> lines no book prices
     corrections: int = 0  # WhatsApp decisions corrected by late messages
     past_horizon: int = 0  # late WhatsApp messages past the window horizon (their decisions stand)
+    provider_prices_ignored: int = 0  # provider-reported prices on events their supplier does not bill
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class Flush:
             lines = await asyncio.to_thread(times.timed("rate", self.rating.rate), c.to_rate, now)
             result.unpriced = self.rating.unpriced
             result.corrections, result.past_horizon = self.rating.corrections, self.rating.past_horizon
+            result.provider_prices_ignored = self.rating.provider_prices_ignored
             if self.rating.failures:
                 failed = [(f.record, rating_failed(f)) for f in self.rating.failures]
                 for f in self.rating.failures:

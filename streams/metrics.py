@@ -177,6 +177,11 @@ class WorkerMetrics:
             "Late WhatsApp messages timed before the window horizon: decisions they would change stand",
             registry=r,
         )
+        self.provider_prices_ignored = Counter(
+            "omnimeter_provider_prices_ignored_total",
+            "Provider-reported prices on events their supplier does not bill (put the price on the billed event)",
+            registry=r,
+        )
         self.reference_refused = Counter(
             "omnimeter_reference_refused_total",
             "Reference data versions refused (reason: invalid, too_large, too_deep, alias, not_utf8, error)",
@@ -224,6 +229,7 @@ class WorkerMetrics:
             self.unpriced.labels(meter, party).inc(n)
         self.whatsapp_corrections.inc(result.corrections)
         self.whatsapp_past_horizon.inc(result.past_horizon)
+        self.provider_prices_ignored.inc(result.provider_prices_ignored)
         self.flush_seconds.observe(seconds)
         now = time.time()
         last = {(rec.topic, rec.partition): rec.offset for rec in batch}  # the last delivered of each partition

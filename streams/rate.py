@@ -212,6 +212,7 @@ class RateStage:
         self.failures: list[RatingFailure] = []  # of the last `rate`: events whose rating raised
         self.corrections = 0  # of the last `rate`: WhatsApp decisions corrected
         self.past_horizon = 0  # of the last `rate`: late WhatsApp messages past the window horizon
+        self.provider_prices_ignored = 0  # of the last `rate`: provider prices on events the supplier does not bill
 
     @property
     def ready(self) -> bool:
@@ -273,4 +274,5 @@ class RateStage:
                 rows.append(line_row(ln, rec, index, now))
         self.unpriced = rater.unpriced  # read by the flush for its metrics
         self.corrections, self.past_horizon = rater.corrections, rater.past_horizon
+        self.provider_prices_ignored = rater.provider_prices_ignored
         return rows
