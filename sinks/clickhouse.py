@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
-from clickhouse_connect.driver.exceptions import DataError
+from clickhouse_connect.driver.exceptions import DataError, ProgrammingError
 
 from omnimeter.faults import NO_FAULTS, Faults
 from omnimeter.pricing.rating import BillableLine
@@ -340,6 +340,10 @@ def classify(e: BaseException, what: str, *, table: str = "", hint: str = "") ->
     code = int(m.group(1)) if m else None
     if code in _PERMANENT:
         return SinkPermanent(f"{what}: {text}; {_PERMANENT[code]}")
+    if code is None and isinstance(e, ProgrammingError) and "Unrecognized column" in str(e):
+        # clickhouse-connect's own check, before anything is sent: a column this code writes that the
+        # table lacks (a migration not applied). Retrying would never heal it.
+        return SinkPermanent(f"{what}: {text}; {_PERMANENT[16]}")
     if table and (
         code in _REFUSED or (code is None and isinstance(e, DataError | ValueError | TypeError | OverflowError))
     ):

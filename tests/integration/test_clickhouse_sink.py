@@ -10,7 +10,7 @@ import pytest
 
 from omnimeter.sinks.base import TableRows
 from omnimeter.sinks.clickhouse import ClickHouseStore, connect
-from omnimeter.sinks.exceptions import SinkError
+from omnimeter.sinks.exceptions import SinkError, SinkPermanent
 from omnimeter.sinks.migrate import apply_migrations, load_migrations
 from omnimeter.sinks.tables import RAW_EVENTS, WRITTEN
 
@@ -192,3 +192,12 @@ def test_window_decisions_read_back_corrections_and_cycle_usage_counts_reversals
     assert {ln.line_index for ln in decided.values()} == {201}
     assert store.window_decisions([key], at + timedelta(hours=2)) == []
     assert store.cycle_usage("direct", lines[0].cycle_start)["whatsapp.template.marketing"] == (0, 0)
+
+
+def test_an_insert_of_a_column_the_table_lacks_stops_with_what_to_do(store: ClickHouseStore) -> None:
+    """A migration not applied (the code writes a column the table does not have): clickhouse-connect
+    refuses the block before sending it. That is permanent (the worker stops with what to do), not an
+    outage to retry forever."""
+    block = TableRows("raw_events", (*RAW_EVENTS.columns, "no_such_column"), [(*raw("t", "e1", 0, 1), "x")], "tok")
+    with pytest.raises(SinkPermanent, match="run the migrations"):
+        store.insert([block])
