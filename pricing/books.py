@@ -26,6 +26,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from omnimeter.pricing import whatsapp
 from omnimeter.pricing.charges import Charge, ChargeModel, Tier
+from omnimeter.pricing.destinations import digits_of
 from omnimeter.pricing.meters import SEAT_PREFIX, is_meter
 from omnimeter.pricing.money import Rounding
 from omnimeter.pricing.voice import Increment
@@ -73,7 +74,7 @@ class Price(_Model):
     unit: Rate | None = None
     per: Per = Decimal(1)
     by_country: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], Rate] = Field(default_factory=dict)
-    by_prefix: dict[Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")], Rate] = Field(default_factory=dict)
+    by_prefix: dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}$")], Rate] = Field(default_factory=dict)
     connection_fee: Fee = Decimal(0)
     tiers: tuple[TierSpec, ...] = Field(default=(), max_length=b.MAX_TIERS)
     package_size: PackageSize | None = None
@@ -109,7 +110,7 @@ class Price(_Model):
     def unit_rate(self, country: str | None = None, number: str | None = None) -> Decimal:
         """The per-unit rate for a destination: longest matching calling-code prefix, then country."""
         if number and self.by_prefix:
-            digits = "".join(ch for ch in number if ch.isdigit())
+            digits = digits_of(number)
             for n in range(len(digits), 0, -1):
                 rate = self.by_prefix.get(digits[:n])
                 if rate is not None:
@@ -249,7 +250,7 @@ class PriceBook(_Model):
         return frozenset(m[len(SEAT_PREFIX) :] for m in self.prices if m.startswith(SEAT_PREFIX))
 
 
-Prefix = Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")]
+Prefix = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}$")]
 
 
 class PriceBooks(_Model):

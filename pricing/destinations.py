@@ -10,8 +10,15 @@ from collections.abc import Collection, Iterable
 MAX_DIGITS = 15  # E.164
 
 
+ASCII_DIGITS = frozenset("0123456789")
+
+
 def digits_of(number: str) -> str:
-    return "".join(ch for ch in number if ch.isdigit())[:MAX_DIGITS]
+    """The number's ASCII digits (at most 15). '' when it holds any other digit (str.isdigit() is True for
+    Arabic-Indic, superscript, fullwidth ... digits): dropping them would leave the digits of another number."""
+    if any(ch.isdigit() and ch not in ASCII_DIGITS for ch in number):
+        return ""
+    return "".join(ch for ch in number if ch in ASCII_DIGITS)[:MAX_DIGITS]
 
 
 def matched_prefix(number: str | None, decks: Iterable[Collection[str]]) -> str:

@@ -71,10 +71,15 @@ class AlertEvaluator:
         return [t.id for t in tenants[:MAX_TENANTS]]
 
     def evaluate(self, tenant_ids: Iterable[str], now: datetime) -> Measured:
-        ref = load_reference(self.store)
+        tenants = sorted(set(tenant_ids))
+        try:
+            ref = load_reference(self.store)
+        except Exception:  # no reference stored yet, the store not answering: every tenant is due again
+            log.exception("alerts: reading the reference failed; %d tenants evaluated again next round", len(tenants))
+            return Measured([], tenants)
         alerts: list[Alert] = []
         failed: list[str] = []
-        for tid in sorted(set(tenant_ids)):
+        for tid in tenants:
             tenant = ref.directory.tenant(tid)
             if tenant is None:
                 continue

@@ -60,7 +60,15 @@ class Alert:
 
     @property
     def id(self) -> str:
-        key = "|".join((self.kind.value, self.tenant_id, self.subject, self.threshold, self.period_start.isoformat()))
+        key = "|".join(
+            (
+                self.kind.value,
+                self.tenant_id,
+                self.subject,
+                self.threshold,
+                self.period_start.astimezone(UTC).isoformat(),
+            )
+        )  # the instant, whatever its zone
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def data(self) -> dict[str, Any]:
@@ -105,33 +113,57 @@ class NotAnAlert(ValueError):
     """A record of the alerts topic that is not an alert this code wrote."""
 
 
-def parse_alert(value: bytes) -> Alert:
-    """An alert read back from the topic. Raises `NotAnAlert` naming what is wrong."""
+_TEXT_FIELDS = ("tenant_id", "reseller_id", "subject", "threshold", "observed", "currency", "message")
+
+
+def parse_alert(value: bytes | None, key: bytes | None = None) -> Alert:
+    """An alert read back from the topic (`key`, when given, must be its id). Raises `NotAnAlert` naming
+    what is wrong, and nothing else, whatever the bytes: anyone who can write to the topic can send them."""
+    if not isinstance(value, bytes | bytearray):
+        raise NotAnAlert(f"value is {type(value).__name__}, not bytes")
     if len(value) > MAX_ALERT_BYTES:
         raise NotAnAlert(f"{len(value)} bytes, more than {MAX_ALERT_BYTES}")
     try:
-        doc = json.loads(value)
+        doc = json.loads(value, parse_constant=_no_constant)
+        if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
+            raise NotAnAlert("expected a CloudEvent object with an object under 'data'")
         data = doc["data"]
-        kind = AlertKind(str(data["kind"]))
-        evidence = data.get("evidence") or {}
+        if doc.get("source") != SOURCE:
+            raise NotAnAlert(f"source {doc.get('source')!r} is not {SOURCE!r}")
+        kind = AlertKind(data["kind"]) if isinstance(data.get("kind"), str) else None
+        if kind is None or doc.get("type") != kind.type:
+            raise NotAnAlert(f"type {doc.get('type')!r} / kind {data.get('kind')!r}: not an alert kind")
+        texts = [data.get(k) for k in _TEXT_FIELDS]
+        wrong = [k for k, v in zip(_TEXT_FIELDS, texts, strict=True) if not isinstance(v, str)]
+        if wrong:
+            raise NotAnAlert(f"{', '.join(wrong)}: expected strings")
+        evidence = data.get("evidence", {})
         if not isinstance(evidence, dict):
             raise NotAnAlert("evidence: expected an object")
+        tenant_id, reseller_id, subject, threshold, observed, currency, message = texts
         alert = Alert(
-            kind, str(data["tenant_id"]), str(data["reseller_id"]), str(data["subject"]), str(data["threshold"]),
-            str(data["observed"]), str(data["currency"]), _time(data["period_start"]), _time(data["period_end"]),
-            str(data["message"]), evidence, _time(doc["time"]),
+            kind, tenant_id, reseller_id, subject, threshold, observed, currency, _time(data.get("period_start")),
+            _time(data.get("period_end")), message, evidence, _time(doc.get("time")),
         )  # fmt: skip
     except NotAnAlert:
         raise
-    except (ValueError, KeyError, TypeError) as e:
-        raise NotAnAlert(f"{type(e).__name__}: {e}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:  # JSON, enum, times, nesting
+        raise NotAnAlert(f"{type(e).__name__}: {str(e)[:200]}") from None
     if doc.get("id") != alert.id:
-        raise NotAnAlert(f"id {doc.get('id')!r} is not the id of its data")
+        raise NotAnAlert(f"id {str(doc.get('id'))[:80]!r} is not the id of its data")
+    if key is not None and key != alert.id.encode():
+        raise NotAnAlert(f"key {key[:80]!r} is not the alert's id")
     return alert
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number of an alert")
+
+
 def _time(text: object) -> datetime:
-    t = datetime.fromisoformat(str(text))
+    if not isinstance(text, str):
+        raise TypeError(f"time: expected a string, not {type(text).__name__}")
+    t = datetime.fromisoformat(text)
     if t.tzinfo is None:
         raise ValueError(f"time without a zone: {text!r}")
     return t.astimezone(UTC)

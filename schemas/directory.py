@@ -50,10 +50,11 @@ class PumpingGuard(_Ref):
     prefix on the rate deck's `high_risk_prefixes` list is one from `high_risk_min_events`, baseline or
     not. Alerts carry the evidence; the events are billed as usual."""
 
-    baseline_days: int = Field(default=7, ge=1, le=35)
+    # strict: YAML's true/false are not 1/0 days or events, nor are 50.0 or "50"
+    baseline_days: int = Field(default=7, ge=1, le=35, strict=True)
     factor: Annotated[Decimal, Field(default=Decimal(5), gt=1, le=bounds.MAX_PERCENT, allow_inf_nan=False)]
-    min_events: int = Field(default=50, ge=1, le=10**9)
-    high_risk_min_events: int = Field(default=10, ge=1, le=10**9)
+    min_events: int = Field(default=50, ge=1, le=10**9, strict=True)
+    high_risk_min_events: int = Field(default=10, ge=1, le=10**9, strict=True)
 
 
 class AlertThresholds(_Ref):
@@ -68,6 +69,12 @@ class AlertThresholds(_Ref):
     credit_percent: tuple[Percent, ...] = Field(default=(Decimal(80), Decimal(100)), max_length=10)
     prefix_daily_spend: Money | None = None
     pumping: PumpingGuard | None = None
+
+    @field_validator("cycle_spend", "commitment_percent", "credit_percent")
+    @classmethod
+    def _distinct(cls, v: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        """Ascending, each once: 80 and 80.0 are one threshold (one crossing, one alert)."""
+        return tuple(sorted(set(v)))
 
 
 class Tenant(_Ref):

@@ -112,11 +112,8 @@ class AlertLog:
                 start[p] = off + 1
                 if start[p] >= ends[p][1]:
                     todo.discard(p)
-                value = msg.value()
-                if value is None:
-                    continue
-                try:
-                    alert = parse_alert(value)
+                try:  # a tombstone, a key without a value or bytes not ours: logged, never fatal to the round
+                    alert = parse_alert(msg.value(), msg.key())
                 except NotAnAlert as e:
                     self.refused += 1
                     log.warning("alerts topic %s/%d@%d: not an alert (%s); ignored", self.topic, p, off, e)
