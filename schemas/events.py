@@ -57,7 +57,7 @@ class ProviderPrice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
     # a decimal string, exact (a JSON number would pass through a binary float): at most 7 integer digits;
     # a leading minus (Twilio's "-0.00830") is what was charged all the same
-    amount: Annotated[str, StringConstraints(pattern=r"^-?\d{1,7}(\.\d{1,6})?$")]
+    amount: Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,7}(\.[0-9]{1,6})?$")]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -76,7 +76,7 @@ class _MessageCommon(_Data):
     segments: Annotated[int, Strict(), Field(ge=1, le=MAX_SEGMENTS)] | None = None
     encoding: SmsEncoding | None = None
     country: Country | None = None
-    calling_code: Annotated[str, StringConstraints(pattern=r"^\+?\d{1,15}$")] | None = None
+    calling_code: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,15}$")] | None = None
     template: Template | None = None
     pricing: ProviderPricing | None = None
     supplier: NonEmpty | None = None  # the supplier that carried it (its cost book prices it)
