@@ -109,6 +109,7 @@ templates.filters["numclass"] = _numclass
 templates.filters["script_json"] = _script_json
 templates.filters["dtlocal"] = dtlocal
 templates.globals["present"] = present
+templates.globals["drill"] = {}  # links from totals to their lines (reports/web/pages.py Page.drill)
 templates.globals["humanize"] = labels.humanize
 templates.globals["currency_cols"] = CURRENCY  # hidden on screen (every amount names its currency), kept in the DOM
 templates.globals["fmt_money"] = lambda amount, currency: f"{number(Decimal(str(amount)))} {currency}"
