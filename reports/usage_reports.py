@@ -161,20 +161,33 @@ def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     _add_adjustments(cur, adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller), g)
     _add_adjustments(old, adjustments(store, ctx.books, ctx.tenants, prev, reseller=ctx.only_reseller), g)
     b_now, b_prev = _buckets(ctx.period, g), _buckets(prev, g)
-    pairs = list(zip(b_now, b_prev + [None] * (len(b_now) - len(b_prev)), strict=False))
+    pairs = previous_pairs(b_now, b_prev)
     out = []
     keys = sorted({(s, c) for s, c, _ in cur} | {(s, c) for s, c, _ in old})
     for s in SERVICES:
         for svc, currency in keys:
             if svc != s.name:
                 continue
-            for b, pb in pairs:
+            for b, pbs in pairs:
                 q, c, adj = cur.get((svc, currency, b), [ZERO, ZERO, ZERO])
-                pq, pc, padj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO]) if pb else [ZERO, ZERO, ZERO]
+                pq, pc, padj = ZERO, ZERO, ZERO
+                for pb in pbs:
+                    oq, oc, oadj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO])
+                    pq, pc, padj = pq + oq, pc + oc, padj + oadj
+                pb = pbs[0] if pbs else None
                 c, pc = money(c, currency) + adj, money(pc, currency) + padj
                 change = percent(c - pc, pc) if pc else None
                 out.append((svc, s.unit, b, qty(q), c, money(adj, currency), pb, qty(pq), pc, change, currency))
     return [section("usage", "usage", out)], now_rows
+
+
+def previous_pairs(now: list[date], prev: list[date]) -> list[tuple[date, list[date]]]:
+    """Bucket i of this period beside bucket i of the previous one; a longer previous period (31 days
+    before 30) brings its extra buckets into the last pair, so the previous period's total is whole."""
+    pairs = [(b, [prev[i]] if i < len(prev) else []) for i, b in enumerate(now)]
+    if pairs and len(prev) > len(now):
+        pairs[-1][1].extend(prev[len(now) :])
+    return pairs
 
 
 def _add_adjustments(series: dict[tuple[str, str, date], list[Decimal]], adjs: list[Adjustment], g: GroupBy) -> None:

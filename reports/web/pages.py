@@ -140,7 +140,18 @@ def whatsapp(p: Page) -> View:
         acc[r["account"]][1] += Decimal(r["outbound_sent"])
     keys = sorted(acc)
     graph = chart_spec("bar", keys, [("inbound", [acc[k][0] for k in keys]), ("outbound", [acc[k][1] for k in keys])])
-    return p.view("whatsapp.html", "whatsapp", doc, graph=graph)
+    # over time in the overview's buckets (counted from the period's first day), read by day
+    period = doc["period"]
+    first, last = charts.period_days(period)
+    daily = (last - first).days < MAX_BUCKETS
+    rows = p.report("whatsapp", group_by="day")["sections"]["messages"] if daily else doc["sections"]["messages"]
+    today = datetime.now(ZoneInfo(period["time_zone"])).date()
+    columns = (("inbound", "inbound"), ("outbound_sent", "outbound sent"), ("templates_charged", "templates charged"),
+               ("templates_free", "templates free"))  # fmt: skip
+    over_time = charts.counts_over_time(
+        rows, period, p.api.get("group_by", "month") if daily else "day", today, columns
+    )
+    return p.view("whatsapp.html", "whatsapp", doc, graph=graph, over_time=over_time)
 
 
 def resellers(p: Page) -> View:
