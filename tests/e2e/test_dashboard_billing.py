@@ -369,9 +369,9 @@ def test_reseller_report_margins_voice_assistant_and_totals(
         time.sleep(0.5)
     assert [Decimal(row[c]) - Decimal(before[c]) for c in va] == [20, 10, 400]
     # reseller-02's retail book (deploy/reference/prices.yaml): 20 x 0.0012 + 10 x 0.0012 + 400 x 0.0006
-    # = 0.276 more, the price rounded once
+    # = 0.276 more; each of the 3 meters is rounded once (an invoice line): within 3 half cents
     assert abs(Decimal(row["voice_assistant_messages_price"]) - Decimal(before["voice_assistant_messages_price"])
-               - Decimal("0.276")) <= Decimal("0.01")  # fmt: skip
+               - Decimal("0.276")) <= Decimal("0.015")  # fmt: skip
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     sign_in(page, site, "platform")
