@@ -432,8 +432,10 @@ def test_billing_units_show_members_rules_and_trend(site: Site, browser: Browser
     # weights 3:1 (omnimeter/cli/traffic.py directory_doc): 75.0 % and 25.0 %; no weights: 50.0 % each
     shares = {tuple(sorted(s)) for s in several.values()}
     assert shares == {(Decimal("25.0"), Decimal("75.0")), (Decimal("50.0"), Decimal("50.0"))}, several
-    cards = page.eval_on_selector_all("#unit-cards b[data-col=cost]", "els => els.map(e => e.textContent)")
-    assert cards == [f"{u['cost']} {u['currency']}" for u in api["sections"]["by_unit"]]
+    cards = page.eval_on_selector_all("#unit-cards b[data-col=cost]", "els => els.map(e => e.dataset.value)")
+    assert cards == [u["cost"] for u in api["sections"]["by_unit"]]
+    texts = page.eval_on_selector_all("#unit-cards b[data-col=cost]", "els => els.map(e => e.textContent)")
+    assert texts == [f"{Decimal(u['cost']):,} {u['currency']}" for u in api["sections"]["by_unit"]]
     for r in api["sections"]["trend"]:  # a pivot: a row per unit, a column per week
         cell = f'#sec-trend tr[data-unit="{r["tenant_id"]} {r["billing_unit"]}"] td[data-col="{r["period"]}"]'
         assert page.inner_text(cell) == r["cost"], r

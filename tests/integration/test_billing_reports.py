@@ -131,8 +131,9 @@ def test_margins_voice_assistant_warnings_lines_and_events(settings: Settings, t
 
     # the CLI (no worker holds the store now): the same pages, sizes and single-line look-up as the API
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**settings_env(settings), "COLUMNS": "400"}  # a wide terminal: the table's 18 columns unwrapped
         return subprocess.run([sys.executable, "-m", "omnimeter", "report", *args], capture_output=True, text=True,
-                              env=settings_env(settings), timeout=120)  # fmt: skip
+                              env=env, timeout=120)  # fmt: skip
 
     base = ("lines", "--tenant", "direct", "--period", "custom", "--from", "2026-11-01", "--to", "2026-11-30",
             "--meter", "voice_assistant.operator.", "--page-size", "2")  # fmt: skip
