@@ -39,7 +39,7 @@ from omnimeter.streams.http_guard import BodyTimeout, BodyTooLarge
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 PARAMS = ("tenant", "reseller", "period", "from", "to", "group_by", "tz", "amount", "by", "meter", "currency",
-          "cycle", "with_expenses", "page", "page_size", "line", "format")  # fmt: skip
+          "cycle", "with_expenses", "page", "page_size", "line", "service", "format")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def request_of(query: Mapping[str, Sequence[str]]) -> Request:
         end=q.get("to"), group_by=group_by, tz=q.get("tz"), amount=amount, by=q.get("by"), meter=q.get("meter"),
         currency=q.get("currency"), cycle=q.get("cycle"),
         with_expenses=q.get("with_expenses", "false").lower() in ("1", "true", "yes", "on"),
-        page=page, page_size=page_size, line=q.get("line"),
+        page=page, page_size=page_size, line=q.get("line"), service=q.get("service"),
     )  # fmt: skip
 
 
@@ -174,10 +174,14 @@ def report_query(
         Literal["billing_unit", "team", "queue", "bot_id"] | None, Query(description="allocation: cost centers")
     ] = None,
     meter: Annotated[
-        str | None, Query(description="allocation: the meter (or meter prefix) whose usage gives the shares")
+        str | None,
+        Query(
+            description="allocation: the meter (or meter prefix) whose usage gives the shares; lines: a meter prefix"
+        ),
     ] = None,
     currency: Annotated[
-        str | None, Query(description="allocation: currency of the amount (default: the tenant's)")
+        str | None,
+        Query(description="allocation: currency of the amount (default: the tenant's); lines: only lines paid in it"),
     ] = None,
     cycle: Annotated[
         str | None,
@@ -194,6 +198,9 @@ def report_query(
     line: Annotated[
         str | None,
         Query(max_length=1_000, description="event: a line id (source/event_id/line_index) from the lines report"),
+    ] = None,
+    service: Annotated[
+        str | None, Query(description="lines: only the meters of this service (a `service` of the services report)")
     ] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
 ) -> None:

@@ -55,37 +55,45 @@ def center(directory: Directory, a: Agg, by: str) -> str:
 
 
 def billing_units(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
+    """Each invoice line (tenant, meter, currency: rounded once, reports/usage_reports.py `invoice_lines`) is
+    split across the units by largest remainder in proportion to their exact shares; a unit's cost is the
+    sum of its meters' parts. So a unit's meters add up to its cost, a tenant's units to its invoice lines,
+    and the totals equal the services report's and the lines report's to the cent."""
     rows = fetch(store, ctx.tenants, ctx.period, _DIMS, by_day=True, reseller=ctx.only_reseller)
-    exact: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     daily: dict[tuple[str, str, date], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    per_meter: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    shares: dict[tuple[str, str, str], dict[str, list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [ZERO, ZERO])
+    )  # (tenant, meter, cur) -> unit -> exact quantity and cost
     for a in rows:
         cur = cost_currency(a)
         for unit, share in unit_shares(ctx.directory, a).items():
-            exact[(a["tenant_id"], cur)][unit] += cost(a) * share
             if a.day is not None:
                 daily[(a["tenant_id"], cur, a.day)][unit] += cost(a) * share
-            acc = per_meter[(a["tenant_id"], unit, a["meter"], cur)]
+            acc = shares[(a["tenant_id"], a["meter"], cur)][unit]
             acc[0] += a.quantity * share
             acc[1] += cost(a) * share
+    per_meter: dict[tuple[str, str, str, str], list[Decimal]] = {}  # (tenant, unit, meter, cur) -> q, cost
+    for (tenant, meter, cur), parts in shares.items():
+        line = round_money(sum((c for _q, c in parts.values()), ZERO), cur)
+        keys = sorted(parts)  # by id: ties go to the earlier unit
+        split = allocate(line, {u: max(parts[u][1], ZERO) for u in keys}, cur)
+        for u in keys:
+            per_meter[(tenant, u, meter, cur)] = [parts[u][0], split[u]]
     for adj in adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller):
         if adj.cost:  # a cycle charge is the tenant's, not a unit's: shown as its own line
-            exact[(adj.tenant_id, adj.cost_currency)][ADJUSTMENT] += adj.cost
-            per_meter[(adj.tenant_id, ADJUSTMENT, adj.meter, adj.cost_currency)][1] += adj.cost
+            acc = per_meter.setdefault((adj.tenant_id, ADJUSTMENT, adj.meter, adj.cost_currency), [ZERO, ZERO])
+            acc[1] += adj.cost
     names = {(b.tenant, b.id): b.name for b in ctx.directory.billing_units}
-    by_unit = []
-    for (tenant, cur), parts in sorted(exact.items()):
-        adjustment = round_money(parts.pop(ADJUSTMENT, ZERO), cur)
-        total = sum(parts.values(), ZERO)
-        weights = {u: max(parts[u], ZERO) for u in sorted(parts)}  # by id: ties go to the earlier unit
-        split = allocate(total, weights, cur) if total else dict.fromkeys(parts, ZERO)
-        for unit in sorted(parts):
-            by_unit.append((tenant, unit, names.get((tenant, unit), ""), split[unit], cur))
-        if adjustment:
-            by_unit.append((tenant, ADJUSTMENT, "", adjustment, cur))
     meters = [
         (tenant, unit, meter, qty(q.quantize(Decimal("0.000001"))), money(c, cur), cur)
         for (tenant, unit, meter, cur), (q, c) in sorted(per_meter.items())
+    ]
+    units: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for tenant, unit, _meter, _q, c, cur in meters:
+        units[(tenant, cur, unit)] += c
+    order = sorted(units, key=lambda k: (k[:2], k[2] == ADJUSTMENT, k[2]))  # a tenant's adjustment last
+    by_unit = [
+        (t, u, names.get((t, u), ""), units[(t, c, u)], c) for t, c, u in order if u != ADJUSTMENT or units[(t, c, u)]
     ]
     return [
         section("billing-units", "by_unit", by_unit),

@@ -10,11 +10,12 @@ SERVICES: dict[str, str] = {
     "outgoing_sms": "Outgoing SMS",
     "incoming_sms": "Incoming SMS",
     "outgoing_email": "Outgoing email",
-    "whatsapp": "WhatsApp templates",
+    "whatsapp": "WhatsApp",
     "calls": "Calls",
     "video_calls": "Video calls",
     "bot": "Bot",
     "chat": "Chat",
+    "voice_assistant": "Voice assistant",
     "push": "Push notifications",
     "viber": "Viber",
     "seats": "Seats",
@@ -55,6 +56,9 @@ METERS: dict[str, str] = {
     "chat.user.messages": "Chat user messages",
     "push.outbound.messages": "Push notifications sent",
     "viber.outbound.messages": "Viber messages sent",
+    "voice_assistant.operator.messages": "Voice assistant operator messages",
+    "voice_assistant.bot.messages": "Voice assistant bot messages",
+    "voice_assistant.user.messages": "Voice assistant user messages",
 }
 
 UNITS: dict[str, str] = {

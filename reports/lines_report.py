@@ -1,9 +1,11 @@
 """Drill-down: the billable lines behind a total, a page at a time, and the stored event behind a line.
 
-`lines` lists the lines of the tenants in scope over the period (a meter prefix with `meter`), ordered by
-event time, `page_size` (1..`MAX_PAGE_SIZE`) per page; `summary` counts every line of the filter and sums
-what the tenant pays, so it equals the `lines_cost` of the services report for the same parameters (a
-total's adjustment is a cycle's, not a line's: it is not in any line). Prices follow reports/scope.py:
+`lines` lists the lines of the tenants in scope over the period, ordered by event time, `page_size`
+(1..`MAX_PAGE_SIZE`) per page (`meter`: one meter, or a prefix ending in '.'; `service`: only that service's
+meters; `currency`: only lines paid in it); `summary` counts every line of the filter and sums what the
+tenant pays per invoice line, so `cost` equals the `lines_cost` of the services report for the same
+parameters; the adjustments of the cycles closing in the period (a cycle's, in no line) are `adjustment`,
+and `total` is the two, the services report's `cost`. Prices follow reports/scope.py:
 `price_platform` is null where the viewer may not see it (a reseller's tenant), `price_reseller` is null
 where there is none or the viewer may not see it. `event` gives one line (by `line`, the
 `source/event_id/line_index` id of the lines) and its `raw_events` row, only inside the scope: a line of
@@ -17,10 +19,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from omnimeter.reports.adjustments import adjustments
 from omnimeter.reports.model import Context, money, qty
 from omnimeter.reports.query import Agg
 from omnimeter.reports.scope import Kind, NotFound
 from omnimeter.reports.section import Section
+from omnimeter.reports.services import SERVICES, Service
 from omnimeter.reports.shapes import section
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
@@ -33,6 +37,27 @@ _COLUMNS = (
     "currency_reseller, corrects_line_id"
 )
 _PAYS = "if(reseller_id != '', amount_reseller, amount_platform)"
+_PAID_IN = "if(reseller_id != '', currency_reseller, currency_platform)"
+
+
+def meter_matches(meter: str, wanted: str) -> bool:
+    """`wanted`: a meter, or a prefix ending in '.' (`sms.`); nothing: every meter."""
+    return not wanted or meter == wanted or (wanted.endswith(".") and meter.startswith(wanted))
+
+
+def _service(name: str) -> Service:
+    found = next((s for s in SERVICES if s.name == name), None)
+    if found is None:
+        raise ValueError(f"service: unknown service {name!r}; one of {', '.join(s.name for s in SERVICES)}")
+    return found
+
+
+def _wanted(ctx: Context, meter: str, currency: str) -> bool:
+    """Whether a cycle adjustment of `meter` falls under the filter of the lines."""
+    r = ctx.request
+    svc = _service(r.service) if r.service else None
+    return (meter_matches(meter, r.meter or "") and (svc is None or svc.has(meter))
+            and (not r.currency or currency == r.currency))  # fmt: skip
 
 
 def _filter(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -42,8 +67,15 @@ def _filter(ctx: Context) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"ts": [t.id for t in ctx.tenants], "t0": period.start.astimezone(UTC),
                               "t1": period.end.astimezone(UTC)}  # fmt: skip
     if ctx.request.meter:
-        where += " AND startsWith(meter, %(mp)s)"
+        where += " AND (meter = %(mp)s OR (endsWith(%(mp)s, '.') AND startsWith(meter, %(mp)s)))"
         params["mp"] = ctx.request.meter
+    if ctx.request.service:
+        svc = _service(ctx.request.service)
+        where += " AND (meter IN %(sm)s OR (%(sp)s != '' AND startsWith(meter, %(sp)s)))"
+        params["sm"], params["sp"] = list(svc.meters) or [""], svc.prefix
+    if ctx.request.currency:
+        where += f" AND {_PAID_IN} = %(cur)s"
+        params["cur"] = ctx.request.currency
     if ctx.only_reseller is not None:
         where += " AND reseller_id = %(rs)s"
         params["rs"] = ctx.only_reseller
@@ -72,13 +104,23 @@ def lines(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     page = ctx.request.page or 1
     where, params = _filter(ctx)
     listed: list[tuple[object, ...]] = []
-    count, quantity, paid, currency, newest = 0, ZERO, ZERO, "", None
+    count, quantity, paid, adjusted, newest = 0, ZERO, ZERO, ZERO, None
+    currencies: set[str] = set()
     if ctx.tenants:
-        count, quantity, paid, currency, newest = store.query_rows(
-            f"SELECT count(), sum(quantity), sum({_PAYS}), any(if(reseller_id != '', currency_reseller, "
-            f"currency_platform)), max(event_time) FROM {store.db}.billable_lines WHERE {where}",
+        # one invoice line per (tenant, meter, currency): summed at line precision, rounded once
+        # (reports/usage_reports.py invoice_lines), so the total equals the services report's
+        for n, q, amount, cur, at in store.query_rows(
+            f"SELECT count(), sum(quantity), sum({_PAYS}), {_PAID_IN} AS cur, max(event_time) "
+            f"FROM {store.db}.billable_lines WHERE {where} GROUP BY tenant_id, meter, cur",
             params,
-        )[0]
+        ):
+            count, quantity, paid = count + int(n), quantity + Decimal(q), paid + money(Decimal(amount), cur)
+            currencies.add(cur)
+            newest = at if newest is None or at > newest else newest
+        for a in adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller):
+            if a.cost and _wanted(ctx, a.meter, a.cost_currency):
+                adjusted += a.cost
+                currencies.add(a.cost_currency)
         rows = store.query_rows(
             f"SELECT {_COLUMNS} FROM {store.db}.billable_lines WHERE {where} "
             "ORDER BY event_time, event_source, event_id, line_index LIMIT %(n)s OFFSET %(o)s",
@@ -86,8 +128,12 @@ def lines(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
         )
         listed = [_row(ctx, r) for r in rows]
     pages = max(-(-int(count) // size), 1)
-    cur = currency or (ctx.tenants[0].currency if ctx.tenants else "USD")
-    summary = (int(count), qty(Decimal(quantity or 0)), money(Decimal(paid or 0), cur), cur, page, size, pages)
+    if len(currencies) > 1:
+        raise ValueError(f"currency: these lines are paid in {', '.join(sorted(currencies))}; choose one currency")
+    default = ctx.request.currency or (ctx.tenants[0].currency if ctx.tenants else "USD")
+    cur = currencies.pop() if currencies else default
+    paid, adjusted = money(paid, cur), money(adjusted, cur)
+    summary = (count, qty(quantity), paid, adjusted, paid + adjusted, cur, page, size, pages)
     at = newest.replace(tzinfo=UTC) if isinstance(newest, datetime) and newest.tzinfo is None else newest
     fresh = [Agg({}, None, int(count), ZERO, ZERO, ZERO, at)] if count else []
     return [section("lines", "summary", [summary]), section("lines", "lines", listed)], fresh

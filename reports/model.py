@@ -41,6 +41,7 @@ class Request:
     page: int | None = None  # lines: 1-based
     page_size: int | None = None  # lines: 1..reports.lines_report.MAX_PAGE_SIZE
     line: str | None = None  # event: a line id (source/event_id/line_index)
+    service: str | None = None  # lines: only the meters of this service (reports/services.py)
 
 
 @dataclass

@@ -51,13 +51,15 @@ class _Company:
         self.cur = (a["currency_platform"] or self.cur[0], a["currency_reseller"] or self.cur[1])
 
     def sums(self, prefixes: tuple[str, ...]) -> tuple[Decimal, Decimal]:
+        """Both prices of the meters under `prefixes`: each meter's (an invoice line) rounded once, then summed,
+        so every section and the companies' totals agree with the services and lines reports to the cent."""
         keys = [m for m in self.p if m.startswith(prefixes)]
-        return sum((self.p[m] for m in keys), ZERO), sum((self.r[m] for m in keys), ZERO)
+        return (sum((money(self.p[m], self.cur[0]) for m in keys), ZERO),
+                sum((money(self.r[m], self.cur[1]) for m in keys), ZERO))  # fmt: skip
 
     def totals(self, prefixes: tuple[str, ...]) -> tuple[Decimal, Decimal, Decimal | None]:
         """Price to platform, price to reseller and the margin (reseller - platform; None across currencies)."""
         p, r = self.sums(prefixes)
-        p, r = money(p, self.cur[0]), money(r, self.cur[1])
         return p, r, (r - p if self.both and self.cur[0] == self.cur[1] else None)
 
 
@@ -112,7 +114,7 @@ def resellers(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list
         for _kind, meter in CHAT:
             chat_row += [qty(c.q[meter]), money(c.r[meter], c.cur[1])]
         chat_row += [qty(c.q[m]) for m in VOICE_ASSISTANT]
-        chat_row.append(money(sum((c.r[m] for m in VOICE_ASSISTANT), ZERO), c.cur[1]))
+        chat_row.append(c.sums(VOICE_ASSISTANT)[1])
         chat.append((*chat_row, *c.totals((*(m for _k, m in CHAT), *VOICE_ASSISTANT))))
         for direction, label in DIRECTIONS:
             meter = f"voice.{direction}.seconds"

@@ -97,7 +97,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "period_end:t message:s evidence:s alert_id:s",
     },
     "lines": {
-        "summary": "lines:i quantity:d cost:d currency:s page:i page_size:i pages:i",
+        "summary": "lines:i quantity:d cost:d adjustment:d total:d currency:s page:i page_size:i pages:i",
         "lines": "line_id:s event_time:t tenant_id:s meter:s quantity:d unit:s channel:s account:s billing_unit:s "
         "user_id:s free_reason:s cost:d currency:s price_platform:p currency_platform:s price_reseller:p "
         "currency_reseller:s corrects_line_id:s",

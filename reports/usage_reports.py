@@ -69,20 +69,34 @@ def _user_row(
     )  # fmt: skip
 
 
+def invoice_lines(rows: list[Agg]) -> dict[tuple[str, str, str], list[Decimal]]:
+    """Quantity and amount per (tenant, meter, currency paid): the amount summed at line precision and
+    rounded once to minor units, as an invoice line is (DESIGN 4). Every total of a report is a sum of these
+    rounded amounts, so a service, a meter, a section's totals row and the lines behind them agree to the cent."""
+    exact: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for r in rows:
+        acc = exact[(r["tenant_id"], r["meter"], cost_currency(r))]
+        acc[0] += r.quantity
+        acc[1] += cost(r)
+    return {k: [q, money(c, k[2])] for k, (q, c) in exact.items()}
+
+
 def _by_service(rows: list[Agg]) -> dict[tuple[str, str, str], list[Decimal]]:
     out: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for r in rows:
-        s = service_of(r["meter"])
+    for (_tenant, meter, cur), (q, c) in invoice_lines(rows).items():
+        s = service_of(meter)
         if s is not None:
-            acc = out[(s.name, r["meter"], cost_currency(r))]
-            acc[0] += r.quantity
-            acc[1] += cost(r)
+            acc = out[(s.name, meter, cur)]
+            acc[0] += q
+            acc[1] += c
     return out
 
 
 def services(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg]]:
-    """Lines of the period, plus the adjustments of the cycles closing in it (reports/adjustments.py)."""
-    rows = fetch(store, ctx.tenants, ctx.period, ("meter", *_PARTY), reseller=ctx.only_reseller)
+    """Lines of the period, plus the adjustments of the cycles closing in it (reports/adjustments.py).
+    A meter's lines cost is the sum of its tenants' invoice lines (`invoice_lines`), a service's the sum of
+    its meters' rows: the sections add up to the same total."""
+    rows = fetch(store, ctx.tenants, ctx.period, ("tenant_id", "meter", *_PARTY), reseller=ctx.only_reseller)
     meters = _by_service(rows)
     adjs = [a for a in adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller) if a.cost]
     adjusted = _adjustments_by_meter(adjs)
@@ -92,15 +106,15 @@ def services(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[
     unit = {s.name: s.unit for s in SERVICES}
     by_meter = []
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    for (svc, meter, cur), (q, c) in sorted(meters.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
-        lines, adj = money(c, cur), money(adjusted.get((svc, meter, cur), ZERO), cur)
+    for (svc, meter, cur), (q, lines) in sorted(meters.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
+        adj = money(adjusted.get((svc, meter, cur), ZERO), cur)
         by_meter.append((svc, meter, unit[svc], qty(q), lines, adj, lines + adj, cur))
         acc = totals[(svc, cur)]
-        acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + c, acc[2] + adj
-    by_service = []
-    for (svc, cur), (q, c, adj) in sorted(totals.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        lines = money(c, cur)
-        by_service.append((svc, unit[svc], qty(q), lines, money(adj, cur), lines + adj, cur))
+        acc[0], acc[1], acc[2] = acc[0] + q, acc[1] + lines, acc[2] + adj
+    by_service = [
+        (svc, unit[svc], qty(q), lines, adj, lines + adj, cur)
+        for (svc, cur), (q, lines, adj) in sorted(totals.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]
     return [
         section("services", "by_service", by_service),
         section("services", "by_meter", by_meter),
@@ -147,20 +161,33 @@ def usage(store: ClickHouseStore, ctx: Context) -> tuple[list[Section], list[Agg
     _add_adjustments(cur, adjustments(store, ctx.books, ctx.tenants, ctx.period, reseller=ctx.only_reseller), g)
     _add_adjustments(old, adjustments(store, ctx.books, ctx.tenants, prev, reseller=ctx.only_reseller), g)
     b_now, b_prev = _buckets(ctx.period, g), _buckets(prev, g)
-    pairs = list(zip(b_now, b_prev + [None] * (len(b_now) - len(b_prev)), strict=False))
+    pairs = previous_pairs(b_now, b_prev)
     out = []
     keys = sorted({(s, c) for s, c, _ in cur} | {(s, c) for s, c, _ in old})
     for s in SERVICES:
         for svc, currency in keys:
             if svc != s.name:
                 continue
-            for b, pb in pairs:
+            for b, pbs in pairs:
                 q, c, adj = cur.get((svc, currency, b), [ZERO, ZERO, ZERO])
-                pq, pc, padj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO]) if pb else [ZERO, ZERO, ZERO]
+                pq, pc, padj = ZERO, ZERO, ZERO
+                for pb in pbs:
+                    oq, oc, oadj = old.get((svc, currency, pb), [ZERO, ZERO, ZERO])
+                    pq, pc, padj = pq + oq, pc + oc, padj + oadj
+                pb = pbs[0] if pbs else None
                 c, pc = money(c, currency) + adj, money(pc, currency) + padj
                 change = percent(c - pc, pc) if pc else None
                 out.append((svc, s.unit, b, qty(q), c, money(adj, currency), pb, qty(pq), pc, change, currency))
     return [section("usage", "usage", out)], now_rows
+
+
+def previous_pairs(now: list[date], prev: list[date]) -> list[tuple[date, list[date]]]:
+    """Bucket i of this period beside bucket i of the previous one; a longer previous period (31 days
+    before 30) brings its extra buckets into the last pair, so the previous period's total is whole."""
+    pairs = [(b, [prev[i]] if i < len(prev) else []) for i, b in enumerate(now)]
+    if pairs and len(prev) > len(now):
+        pairs[-1][1].extend(prev[len(now) :])
+    return pairs
 
 
 def _add_adjustments(series: dict[tuple[str, str, date], list[Decimal]], adjs: list[Adjustment], g: GroupBy) -> None:

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from omnimeter.errors import OmnimeterError
 from omnimeter.settings import Settings, load_settings
 
-_REPORT_NAMES = ("users", "services", "usage", "whatsapp", "resellers", "billing-units", "allocation", "cycle")
+_REPORT_NAMES = ("users", "services", "usage", "whatsapp", "resellers", "billing-units", "allocation", "cycle",
+                 "margin", "lines", "event")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -163,6 +164,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def _report_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from decimal import Decimal, InvalidOperation
 
+    from omnimeter.reports.lines_report import MAX_PAGE_SIZE
     from omnimeter.reports.model import Request
     from omnimeter.reports.period import GroupBy
 
@@ -170,10 +172,16 @@ def _report_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         amount = Decimal(args.amount) if args.amount is not None else None
     except InvalidOperation:
         raise OmnimeterError(f"--amount: expected a decimal number, got {args.amount!r}") from None
+    for name, value, high in (("--page", args.page, 1_000_000), ("--page-size", args.page_size, MAX_PAGE_SIZE)):
+        if value is not None and not 1 <= value <= high:
+            raise OmnimeterError(f"{name}: expected a whole number from 1 to {high}, got {value}")
+    if args.name == "lines" and args.line:
+        args.name = "event"  # a single line: the API's event report (the line and its stored event)
     return Request(
         tenant=args.tenant, reseller=args.reseller, period=args.period, start=args.start, end=args.end,
         group_by=GroupBy(args.group_by), tz=args.tz, amount=amount, by=args.by, meter=args.meter,
-        currency=args.currency, cycle=args.cycle, with_expenses=args.with_expenses,
+        currency=args.currency, cycle=args.cycle, with_expenses=args.with_expenses, service=args.service,
+        page=args.page, page_size=args.page_size, line=args.line,
     )  # fmt: skip
 
 
@@ -228,6 +236,7 @@ def _report_from_worker(settings: Settings, args: argparse.Namespace, request: o
         "tenant": args.tenant, "reseller": args.reseller, "period": args.period, "from": args.start, "to": args.end,
         "group_by": args.group_by, "tz": args.tz, "amount": args.amount, "by": args.by, "meter": args.meter,
         "currency": args.currency, "cycle": args.cycle, "with_expenses": "true" if args.with_expenses else None,
+        "service": args.service, "page": args.page, "page_size": args.page_size, "line": args.line,
     }.items() if v is not None}  # fmt: skip
     token = args.token or os.environ.get("OMNIMETER_API_TOKEN", "")
     if not token:
@@ -487,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--currency", help="allocation: currency of the amount (default: the tenant's)")
     rp.add_argument("--cycle", help="cycle: a date inside the cycle (default: the current one)")
     rp.add_argument("--with-expenses", action="store_true", help="resellers: only companies with expenses")
+    rp.add_argument("--service", help="lines: only the meters of this service (a service of the services report)")
+    rp.add_argument("--page", type=int, help="lines: the page (1-based)")
+    rp.add_argument("--page-size", type=int, help="lines: lines per page (default 50, at most 500)")
+    rp.add_argument(
+        "--line", help="event (or lines: the same): one line (source/event_id/line_index) and its stored event"
+    )
     rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
     rp.set_defaults(func=cmd_report)
 

@@ -2,7 +2,7 @@
 
 A `World` is a set of tenants (direct and under resellers) with users in roles, business numbers per
 channel, bots and queues. `Traffic` draws events from it: outbound messages on every channel (WhatsApp
-templates by category, SMS with real text, email, push, Viber, web chat), deliveries and failures,
+templates by category, SMS with real text, email, push, Viber, web chat, a voice assistant), deliveries and failures,
 customer replies, calls with realistic durations, video calls, bot turns and active seats. Everything is
 seeded: the same seed gives the same events, ids included (a resend keeps its id).
 Optionally it resends some events (duplicates) and emits malformed records, each with the reason the
@@ -70,6 +70,7 @@ def build_world(seed: int = 7, tenants: int = 6, users_per_tenant: int = 12) -> 
             "email": (f"support@{tid}.example",),
             "push": (f"app-{tid}",),
             "webchat": (f"web-{tid}",),
+            "voice_assistant": (f"assistant-{tid}",),
             "messenger": (f"page-{tid}",),
             "voice": (f"+{base + 5}", f"+{base + 6}"),
         }
@@ -178,6 +179,15 @@ class Traffic:
                 data["body"] = r.choice(SMS_TEXTS).format(n=r.randint(1000, 999999))
             typ = "message.sent" if r.random() < 0.7 else "message.delivered"
             return self._envelope(t, f"{kind}-gateway", typ, data)
+        if kind == "webchat" and r.random() < 0.3:  # a voice assistant's conversation (schemas: voice_assistant)
+            sender = r.choice(["operator", "bot", "user"])
+            data = {"channel": "voice_assistant", "account": t.accounts["voice_assistant"][0], "contact": contact}
+            if sender == "user":
+                return self._envelope(t, "assistant-service", "message.received", data)
+            data.update({"sender_kind": sender, "message_id": f"va-{self.n}", "user_id": user})
+            if sender == "bot":
+                data["bot_id"] = r.choice(t.bots)
+            return self._envelope(t, "assistant-service", "message.sent", data)
         if kind == "webchat":
             sender = r.choice(["operator", "bot", "operator"])
             data = {

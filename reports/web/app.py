@@ -36,6 +36,7 @@ from omnimeter.reports.scope import Forbidden, NotFound, Scope
 from omnimeter.reports.tokens import InvalidToken, Keyring
 from omnimeter.reports.web.billing_pages import BILLING_PAGES, STATEMENT_SECTIONS
 from omnimeter.reports.web.cells import CURRENCY, local_time, number, present
+from omnimeter.reports.web.cells import cell as cell_of
 from omnimeter.reports.web.pages import PAGE_BUILDERS, PAGE_REPORT, PAGES, TITLES, Page, request_of
 from omnimeter.reports.web.presets import api_query, dtlocal
 
@@ -109,10 +110,21 @@ templates.filters["numclass"] = _numclass
 templates.filters["script_json"] = _script_json
 templates.filters["dtlocal"] = dtlocal
 templates.globals["present"] = present
+templates.globals["drill"] = {}  # links from totals to their lines (reports/web/pages.py Page.drill)
 templates.globals["humanize"] = labels.humanize
 templates.globals["currency_cols"] = CURRENCY  # hidden on screen (every amount names its currency), kept in the DOM
 templates.globals["fmt_money"] = lambda amount, currency: f"{number(Decimal(str(amount)))} {currency}"
 templates.filters["localtime"] = local_time
+
+
+def _fmt(col: str, row: dict[str, Any], value: Any = None) -> Markup:
+    """A report value as the tables show it (reports/web/cells.py: thousands separators, the currency on
+    every amount, calls in minutes with the seconds beneath); `value` instead of `row[col]` when given."""
+    c = cell_of(col, row.get(col) if value is None else str(value), row, "", {})
+    return Markup("{}{}").format(c.text, Markup("<small>{}</small>").format(c.detail) if c.detail else "")
+
+
+templates.globals["fmt"] = _fmt
 templates.filters["label"] = lambda raw, col: labels.value(col, str(raw))
 
 

@@ -183,3 +183,31 @@ def service_trend(rows: Sequence[Row], period: Mapping[str, str], group: str, to
         },
         "datasets": [],
     }  # fmt: skip
+
+
+def counts_over_time(
+    rows: Sequence[Row], period: Mapping[str, str], group: str, today: date, columns: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """Counts per bucket (`columns`: (column, label) of rows read by day, e.g. the WhatsApp report's
+    messages) in the same buckets as the overview: of one size counted from the period's first day, partial
+    ones marked, none after today."""
+    first, last = period_days(period)
+    shown = [b for b in buckets(first, last, group, today) if b.first <= today]
+    series = {c: [ZERO] * len(shown) for c, _label in columns}
+    for r in rows:
+        d = date.fromisoformat(r["period"])
+        i = index_of(first, d, group)
+        if d > today or not 0 <= i < len(shown):
+            continue
+        for c, _label in columns:
+            series[c][i] += Decimal(r[c])
+    partial = [not b.full for b in shown]
+    return {
+        "type": "bar",
+        "labels": [span(b.first, b.last) + (" (partial)" if p else "") for b, p in zip(shown, partial, strict=True)],
+        "partial": partial,
+        "datasets": [
+            {"label": label, "data": _num(series[c]), "raw": [str(v) for v in series[c]], "partial": partial}
+            for c, label in columns
+        ],
+    }

@@ -23,6 +23,8 @@ from omnimeter.sinks.clickhouse import ClickHouseStore
 Doc = dict[str, Any]
 Query = Mapping[str, str]
 View = tuple[str, dict[str, Any]]  # a template and its variables
+LINES_KEEP = ("period", "from", "to", "tz", "tenant", "reseller")  # the filters a drill-down keeps
+DRILLED = ("by_service", "by_meter", "by_unit", "by_unit_meter")  # tables whose totals row opens its lines
 
 
 def request_of(query: Query) -> Request:
@@ -65,9 +67,29 @@ class Page:
     def export(self, name: str, section: str) -> str:
         return f"/ui/export/{name}/{section}.csv?{urlencode({k: v for k, v in self.query.items() if v})}"
 
+    def lines_href(self, **only: str) -> str:
+        """The billable lines behind a total of this page: the same period, zone, tenant and reseller, and
+        `only` (a service, meter or currency) narrowing them."""
+        q = {k: self.query.get(k, "") for k in LINES_KEEP}
+        if q["period"] != "custom":
+            q["from"] = q["to"] = ""
+        return f"/ui/lines?{urlencode({k: v for k, v in {**q, **only}.items() if v})}"
+
+    def drill(self, doc: Doc) -> dict[str, Any]:
+        """Links from the totals of a page's tables (and their service and meter rows) to their lines."""
+        total = self.lines_href()
+        out: dict[str, Any] = {"total": total, "totals": {s: total for s in DRILLED if s in doc["sections"]}}
+        for s, rows in doc["sections"].items():
+            if s in ("by_service", "by_meter"):
+                key = "service" if s == "by_service" else "meter"
+                hrefs = {r[key]: self.lines_href(**{key: r[key]}) for r in rows}
+                out[s] = {c: (hrefs, key) for c in ("lines_cost", "cost")}
+        return out
+
     def view(self, template: str, name: str, doc: Doc, **extra: Any) -> View:
         exports = {s: self.export(name, s) for s in doc["sections"]}
-        return template, {"doc": doc, "exports": exports, "query": self.query, "tenants": self.tenants, **extra}
+        return template, {"doc": doc, "exports": exports, "query": self.query, "tenants": self.tenants,
+                          "drill": self.drill(doc), **extra}  # fmt: skip
 
 
 def overview(p: Page) -> View:
@@ -92,6 +114,7 @@ def overview(p: Page) -> View:
     return p.view(
         "overview.html", "services", services, by_service=by, usage_by=usage_by, recurring=recurring,
         totals={c: dict(v) for c, v in sorted(totals.items(), key=lambda kv: -kv[1]["total"])},
+        total_hrefs={c: p.lines_href(currency=c if len(totals) > 1 else "") for c in totals},
         cost_chart=cost_chart, over_time=charts.comparison(rows, period, group if daily else "day", today),
         trend=charts.service_trend(rows, period, group if daily else "day", today), aligned=daily,
     )  # fmt: skip
@@ -117,7 +140,18 @@ def whatsapp(p: Page) -> View:
         acc[r["account"]][1] += Decimal(r["outbound_sent"])
     keys = sorted(acc)
     graph = chart_spec("bar", keys, [("inbound", [acc[k][0] for k in keys]), ("outbound", [acc[k][1] for k in keys])])
-    return p.view("whatsapp.html", "whatsapp", doc, graph=graph)
+    # over time in the overview's buckets (counted from the period's first day), read by day
+    period = doc["period"]
+    first, last = charts.period_days(period)
+    daily = (last - first).days < MAX_BUCKETS
+    rows = p.report("whatsapp", group_by="day")["sections"]["messages"] if daily else doc["sections"]["messages"]
+    today = datetime.now(ZoneInfo(period["time_zone"])).date()
+    columns = (("inbound", "inbound"), ("outbound_sent", "outbound sent"), ("templates_charged", "templates charged"),
+               ("templates_free", "templates free"))  # fmt: skip
+    over_time = charts.counts_over_time(
+        rows, period, p.api.get("group_by", "month") if daily else "day", today, columns
+    )
+    return p.view("whatsapp.html", "whatsapp", doc, graph=graph, over_time=over_time)
 
 
 def resellers(p: Page) -> View:

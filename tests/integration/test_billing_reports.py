@@ -21,7 +21,11 @@ written by hand from the prices below (per_unit: quantity x unit price, rounded 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from typing import Any
 import pytest
 
 from omnimeter.cli.traffic import Record
+from omnimeter.cli.workerproc import settings_env
 from omnimeter.reports.catalog import run_report
 from omnimeter.reports.model import Request
 from omnimeter.reports.scope import NotFound, Scope
@@ -105,8 +110,9 @@ def test_margins_voice_assistant_warnings_lines_and_events(settings: Settings, t
             return run_report(store, "lines", req, Scope.parse(scope)).to_json()["sections"]
 
         first, last = lines(1), lines(3)
-        assert first["summary"] == [{"lines": 5, "quantity": "5", "cost": "0.50", "currency": "USD", "page": 1,
-                                     "page_size": 2, "pages": 3}]  # fmt: skip
+        assert first["summary"] == [{"lines": 5, "quantity": "5", "cost": "0.50", "adjustment": "0.00",
+                                     "total": "0.50", "currency": "USD", "page": 1, "page_size": 2,
+                                     "pages": 3}]  # fmt: skip
         assert len(first["lines"]) == 2 and len(last["lines"]) == 1
         assert first["lines"][0]["line_id"] == "assistant/direct-va-0/1"
         assert first["lines"][0]["price_platform"] == "0.100000" and first["lines"][0]["price_reseller"] is None
@@ -122,3 +128,28 @@ def test_margins_voice_assistant_warnings_lines_and_events(settings: Settings, t
         assert rows and all(r["price_platform"] is None and r["price_reseller"] for r in rows)  # never the platform's
     finally:
         store.close()
+
+    # the CLI (no worker holds the store now): the same pages, sizes and single-line look-up as the API
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**settings_env(settings), "COLUMNS": "400"}  # a wide terminal: the table's 18 columns unwrapped
+        return subprocess.run([sys.executable, "-m", "omnimeter", "report", *args], capture_output=True, text=True,
+                              env=env, timeout=120)  # fmt: skip
+
+    base = ("lines", "--tenant", "direct", "--period", "custom", "--from", "2026-11-01", "--to", "2026-11-30",
+            "--meter", "voice_assistant.operator.", "--page-size", "2")  # fmt: skip
+    done = cli(*base, "--page", "3", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)["sections"]
+    assert doc["summary"][0]["page"] == 3 and doc["summary"][0]["pages"] == 3 and len(doc["lines"]) == 1
+    assert doc["lines"] == last["lines"]
+    done = cli(*base, "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    listed = [r for r in csv.reader(io.StringIO(done.stdout)) if r[0] == "lines"]
+    assert [r[1] for r in listed] == [r["line_id"] for r in first["lines"]]
+    table = cli(*base, "--page", "2")
+    assert table.returncode == 0 and "assistant/direct-va-2/1" in table.stdout, table.stderr
+    done = cli("lines", "--line", "assistant/direct-va-0/1", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sections"]["event"][0]["event_id"] == "direct-va-0"
+    refused = cli(*base, "--page-size", "501")
+    assert refused.returncode == 2 and "--page-size" in refused.stderr
