@@ -112,6 +112,7 @@ templates.filters["dtlocal"] = dtlocal
 templates.globals["present"] = present
 templates.globals["drill"] = {}  # links from totals to their lines (reports/web/pages.py Page.drill)
 templates.globals["humanize"] = labels.humanize
+templates.globals["meter_label"] = labels.meter
 templates.globals["currency_cols"] = CURRENCY  # hidden on screen (every amount names its currency), kept in the DOM
 templates.globals["fmt_money"] = lambda amount, currency: f"{number(Decimal(str(amount)))} {currency}"
 templates.filters["localtime"] = local_time

@@ -27,6 +27,7 @@ from playwright.sync_api import Browser, Page
 from omnimeter.cli.simulate import Ledger
 from omnimeter.cli.traffic import Record, build_world, directory_doc
 from omnimeter.cli.workerproc import settings_env
+from omnimeter.reports import labels
 from tests.e2e.conftest import Site, cells, sign_in
 from tests.integration.isolated import apply_reference
 from tests.kafka_io import produce_plain
@@ -167,7 +168,9 @@ def test_warnings_match_the_api_levels_and_overage(site: Site, browser: Browser,
         bars = page.eval_on_selector_all(
             "#warnings .progress", "els => els.map(e => [e.dataset.level, e.querySelector('.wtext').textContent])"
         )
-        assert bars == [[w["level"], w["message"]] for w in warnings]
+        # the API's message, with the meter id in its human label (reports/labels.py)
+        assert bars == [[w["level"], w["message"].replace(f"{w['meter']}:", f"{labels.meter(w['meter'])}:")
+                         if w["kind"] == "commitment" else w["message"]] for w in warnings]  # fmt: skip
         for i, w in enumerate(warnings):
             ident = f"#commit-{i}" if w["kind"] == "commitment" else "#credit"
             color = page.eval_on_selector(f"{ident} .fill", "e => getComputedStyle(e).backgroundColor")
