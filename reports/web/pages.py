@@ -80,8 +80,9 @@ class Page:
         total = self.lines_href()
         out: dict[str, Any] = {"total": total, "totals": {s: total for s in DRILLED if s in doc["sections"]}}
         for s, rows in doc["sections"].items():
-            if s in ("by_service", "by_meter"):
-                key = "service" if s == "by_service" else "meter"
+            key = "service" if s == "by_service" else "meter"
+            # the margin report's by_service is per meter and its `cost` is the suppliers' (not the lines')
+            if s in ("by_service", "by_meter") and doc.get("report") != "margin" and rows and key in rows[0]:
                 hrefs = {r[key]: self.lines_href(**{key: r[key]}) for r in rows}
                 out[s] = {c: (hrefs, key) for c in ("lines_cost", "cost")}
         return out
