@@ -54,8 +54,9 @@ class _Company:
         """Both prices of the meters under `prefixes`: each meter's (an invoice line) rounded once, then summed,
         so every section and the companies' totals agree with the services and lines reports to the cent."""
         keys = [m for m in self.p if m.startswith(prefixes)]
-        return (sum((money(self.p[m], self.cur[0]) for m in keys), ZERO),
-                sum((money(self.r[m], self.cur[1]) for m in keys), ZERO))  # fmt: skip
+        # starting from a rounded zero: no meter still gives an amount in minor units (0.00)
+        return (sum((money(self.p[m], self.cur[0]) for m in keys), money(ZERO, self.cur[0])),
+                sum((money(self.r[m], self.cur[1]) for m in keys), money(ZERO, self.cur[1])))  # fmt: skip
 
     def totals(self, prefixes: tuple[str, ...]) -> tuple[Decimal, Decimal, Decimal | None]:
         """Price to platform, price to reseller and the margin (reseller - platform; None across currencies)."""
