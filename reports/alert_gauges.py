@@ -7,16 +7,15 @@ MAX_TENANTS), `kind` the five kinds. Computed at most once per `TTL_S`; a failur
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from omnimeter.reports.alerts import MAX_TENANTS, watched
 from omnimeter.reports.alerts_report import KINDS
 from omnimeter.reports.reference import load_reference
+from omnimeter.reports.tenant_gauges import CachedCollector
 from omnimeter.sinks.clickhouse import ClickHouseStore
 
 log = logging.getLogger(__name__)
@@ -49,25 +48,7 @@ def active_alerts(store: ClickHouseStore) -> dict[tuple[str, str], int]:
     return out
 
 
-class ActiveAlertsCollector(Collector):
+class ActiveAlertsCollector(CachedCollector):
     def __init__(self, source: Callable[[], Active], ttl_s: float = TTL_S,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self._source, self._ttl, self._clock = source, ttl_s, clock
-        self._lock = threading.Lock()
-        self._at: float | None = None
-        self._last: Active = {}
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self._lock:
-            now = self._clock()
-            if self._at is None or now - self._at >= self._ttl:
-                try:
-                    self._last = self._source()
-                except Exception:
-                    log.exception("active alert gauges failed; the last values are exported")
-                self._at = now
-            last = self._last
-        yield family(last)
-
-    def describe(self) -> Iterable[GaugeMetricFamily]:
-        return [family({})]
+        super().__init__(source, lambda active: [family(active)], {}, ttl_s, clock)

@@ -79,15 +79,19 @@ def current_warnings(store: ClickHouseStore) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-class TenantCycleCollector(Collector):
-    """Registered on the worker's registry; recomputes at most every `ttl_s`."""
+class CachedCollector(Collector):
+    """Yields `families(source())`, recomputing at most every `ttl_s` (a scrape in between gets the last
+    values; a failing source keeps them and is logged)."""
 
-    def __init__(self, source: Callable[[], Warnings], ttl_s: float = TTL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self._source, self._ttl, self._clock = source, ttl_s, clock
+    def __init__(
+        self, source: Callable[[], Any], families: Callable[[Any], list[GaugeMetricFamily]], empty: Any,
+        ttl_s: float = TTL_S, clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self._source, self._families, self._empty = source, families, empty
+        self._ttl, self._clock = ttl_s, clock
         self._lock = threading.Lock()
         self._at: float | None = None
-        self._last: Warnings = {}
+        self._last: Any = empty
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
@@ -96,10 +100,18 @@ class TenantCycleCollector(Collector):
                 try:
                     self._last = self._source()
                 except Exception:
-                    log.exception("tenant gauges failed; the last values are exported")
+                    log.exception("gauges failed; the last values are exported")
                 self._at = now
             last = self._last
-        yield from families(last)
+        yield from self._families(last)
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
-        return families({})  # names only: registering does not compute the gauges
+        return self._families(self._empty)  # names only: registering does not compute the gauges
+
+
+class TenantCycleCollector(CachedCollector):
+    """Registered on the worker's registry; recomputes at most every `ttl_s`."""
+
+    def __init__(self, source: Callable[[], Warnings], ttl_s: float = TTL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        super().__init__(source, families, {}, ttl_s, clock)
