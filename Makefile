@@ -35,8 +35,10 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy --strict omnimeter/schemas omnimeter/pricing omnimeter/sinks
 
+# two test processes: the suite mostly waits on brokers, workers and rebalances (load ~1.3 on 2 cores when
+# serial); the fault suite and the dashboard suite each stay in one process (tests/conftest.py)
 test: lint tools
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 faults: setup  # the fault-injection suite alone (also part of `make test`)
 	$(BIN)/pytest -q tests/faults

@@ -1,13 +1,20 @@
 """Shared fixtures: one real Kafka broker per test session (fetched with Maven like `omnimeter kafka up`),
-and per test its own topics, consumer group and ClickHouse data directory."""
+and per test its own topics, consumer group and ClickHouse data directory.
+
+`make test` runs the suite in two pytest-xdist processes (`--dist loadgroup`), each with its own broker: the
+fault suite and the dashboard suite stay whole in one process each (their tests share a broker-heavy
+package fixture or would fight over the two cores), every other module stays in one process. The fault
+suite's figures travel from the process that ran it to the one that prints the summary."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +58,46 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
     )
     ensure_topics(kafka, topic_specs(s.topics))
     return s
+
+
+def _group(item: pytest.Item) -> str:
+    path = Path(str(item.path)).resolve().relative_to(Path(__file__).resolve().parent)
+    return path.parts[0] if path.parts[0] in ("faults", "e2e") else path.as_posix()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+
+def _figures() -> list[dict[str, Any]]:
+    from tests.faults.harness import FIGURES
+
+    return FIGURES
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = getattr(session.config, "workeroutput", None)  # set in an xdist worker only
+    if out is not None:
+        out["fault_figures"] = json.dumps(_figures())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _figures().extend(json.loads(getattr(node, "workeroutput", {}).get("fault_figures", "[]")))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault-injection suite prints its figures at the end of the run, whatever pytest's verbosity."""
+    figures = _figures()
+    if not figures:
+        return
+    tr = terminalreporter
+    tr.section("fault injection: figures")
+    cols = list(figures[0])
+    for row in figures:
+        tr.write_line(" | ".join(f"{c}: {row[c]}" for c in cols))
+    tr.write_line(
+        f"total: {sum(r['events sent'] for r in figures)} events sent, "
+        f"{sum(r['lost'] for r in figures)} lost, {sum(r['double-counted'] for r in figures)} double-counted"
+    )

@@ -7,6 +7,7 @@ The JVM runs detached; its pid and log live beside the data.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -69,10 +70,19 @@ class LocalKafka:
 
     # -- fetch ------------------------------------------------------------------------------------------
     def fetch(self) -> Path:
-        """Download the broker jars once; later calls reuse the cache."""
+        """Download the broker jars once; later calls reuse the cache. Processes fetching into the same cache
+        at once (two test processes on a fresh machine) take turns: the second finds the first's jars."""
         done = self.libs.parent / ".complete"
         if done.exists():
             return self.libs
+        self.libs.parent.mkdir(parents=True, exist_ok=True)
+        with (self.libs.parent / ".fetch.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.exists():
+                return self.libs
+            return self._fetch(done)
+
+    def _fetch(self, done: Path) -> Path:
         if not shutil.which("mvn"):
             raise KafkaSetupError("Maven (mvn) is not on PATH: install it (apt-get install maven) to fetch Kafka")
         tmp = self.libs.parent / "libs.partial"

@@ -31,7 +31,7 @@ from tests.integration.rating_check import REF, assert_same_totals, offline_tota
 from tests.kafka_io import produce_plain
 
 TENANTS = 8
-FIGURES: list[dict[str, Any]] = []  # printed at the end of the session (tests/faults/conftest.py)
+FIGURES: list[dict[str, Any]] = []  # printed at the end of the session (tests/conftest.py)
 STARTED: list[WorkerProcess] = []  # killed after each test, passed or not (tests/faults/conftest.py)
 
 

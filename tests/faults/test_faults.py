@@ -533,12 +533,12 @@ def test_partition_handback_between_live_workers(kafka: str, tmp_path: Path) -> 
             # up (a worker stopped with records not yet flushed waits for them: issue 15); then A and B get
             # the partitions back and the next chunk continues on them.
             c = run.worker(worker__id=f"c{n}", worker__web_port=free_port())
-            _wait_for_members(run, 3)
+            _wait_for_members(run, 3, a, b, c)
             run.produce(chunks[1 + 2 * n], rate=400.0)
             _wait_for_stored(c, 50)
             wait_caught_up(run.settings, timeout_s=120, worker=a)
             assert c.stop() == 0, c.log_tail()  # leaves the group: its partitions go back to A and B
-            _wait_for_members(run, 2)
+            _wait_for_members(run, 2, a, b)
             run.faults["partitions handed to a third worker and back"] += 1
             run.produce(chunks[2 + 2 * n], rate=400.0)
         wait_caught_up(run.settings, timeout_s=240, worker=a)
@@ -566,18 +566,22 @@ def _wait_for_stored(worker: WorkerProcess, events: int, timeout_s: float = 90) 
     raise TimeoutError(f"the worker stored fewer than {events} events in {timeout_s} s")
 
 
-def _wait_for_members(run: Scenario, members: int, timeout_s: float = 180) -> None:
+def _wait_for_members(run: Scenario, members: int, *live: WorkerProcess, timeout_s: float = 180) -> None:
     """Wait until the consumer group is stable with exactly `members` members (a rebalance of three Faust
-    workers took over 90 s once at a load average of 6 on 2 cores)."""
+    workers took over 90 s once at a load average of 6 on 2 cores). On a time-out the error carries the
+    group's last state and the tails of the `live` workers' logs."""
     admin = AdminClient({"bootstrap.servers": run.settings.kafka.bootstrap})
     group = run.settings.kafka.consumer_group
     deadline = time.monotonic() + timeout_s
+    seen = "not described"
     while time.monotonic() < deadline:
         desc = admin.describe_consumer_groups([group])[group].result(10)
         if len(desc.members) == members and str(desc.state).endswith("STABLE"):
             return
+        seen = f"{desc.state} with {[m.client_id for m in desc.members]}"
         time.sleep(0.2)
-    raise TimeoutError(f"the group never became stable with {members} members in {timeout_s:.0f} s")
+    tails = "".join(f"\n--- {w.settings.worker.id} (alive: {w.alive()}):\n{w.log_tail()}" for w in live)
+    raise TimeoutError(f"the group never became stable with {members} members in {timeout_s:.0f} s: {seen}{tails}")
 
 
 @contextlib.contextmanager
