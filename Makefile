@@ -36,9 +36,9 @@ lint: setup
 	$(BIN)/mypy --strict omnimeter/schemas omnimeter/pricing omnimeter/sinks
 
 # two test processes: the suite mostly waits on brokers, workers and rebalances (load ~1.3 on 2 cores when
-# serial); the fault suite and the dashboard suite each stay in one process (tests/conftest.py)
+# serial); a module, and the dashboard suite, stays whole in one process (tests/conftest.py)
 test: lint tools
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2
 
 faults: setup  # the fault-injection suite alone (also part of `make test`)
 	$(BIN)/pytest -q tests/faults

@@ -1,10 +1,10 @@
 """Shared fixtures: one real Kafka broker per test session (fetched with Maven like `omnimeter kafka up`),
 and per test its own topics, consumer group and ClickHouse data directory.
 
-`make test` runs the suite in two pytest-xdist processes (`--dist loadgroup`), each with its own broker: the
-fault suite and the dashboard suite stay whole in one process each (their tests share a broker-heavy
-package fixture or would fight over the two cores), every other module stays in one process. The fault
-suite's figures travel from the process that ran it to the one that prints the summary."""
+`make test` runs the suite in two pytest-xdist processes (`pytest -n 2`), each with its own broker: the
+dashboard suite stays whole in one process, so does every other module (in its order), and each fault
+scenario goes wherever a process is free. The fault figures travel from the processes that ran them to the
+one that prints the summary."""
 
 from __future__ import annotations
 
@@ -60,14 +60,21 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
     return s
 
 
-def _group(item: pytest.Item) -> str:
-    path = Path(str(item.path)).resolve().relative_to(Path(__file__).resolve().parent)
-    return path.parts[0] if path.parts[0] in ("faults", "e2e") else path.as_posix()
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling with our scopes: the dashboard suite shares one package fixture (a site with
+    60 days of traffic) and runs in one process; a module's tests may share a module fixture and run in
+    order in one process; each fault scenario stands alone and goes wherever a process is free."""
+    from xdist.scheduler import LoadScopeScheduling
 
+    class SuiteScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/e2e/"):
+                return "tests/e2e"
+            return nodeid if path.startswith("tests/faults/") else path
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    return SuiteScheduling(config, log)
 
 
 def _figures() -> list[dict[str, Any]]:
