@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from omnimeter.cli.localkafka import REPO_ROOT, LocalKafka
 from omnimeter.cli.simulate import produce
 from omnimeter.cli.traffic import Traffic, build_world, records
 from omnimeter.cli.workerproc import WorkerProcess
-from omnimeter.settings import KafkaSettings, Settings, Topics, WorkerSettings
+from omnimeter.settings import ClickHouseSettings, KafkaSettings, Settings, Topics, WorkerSettings
 from omnimeter.streams.kafka_admin import TopicSpec, ensure_topics, group_lag, topic_specs
 from omnimeter.streams.reference import publish
 
@@ -314,14 +315,26 @@ def profile_shares(path: Path, top: int = 12) -> dict[str, Any]:
 
 
 def pipeline(
-    settings: Settings, events_per_record: int, produced: int, timeout_s: float = 1800, profile: Path | None = None
+    settings: Settings,
+    events_per_record: int,
+    produced: int,
+    timeout_s: float = 1800,
+    profile: Path | None = None,
+    also: Sequence[Settings] = (),
 ) -> dict[str, Any]:
     """Run the worker over a topic already full, until the group's lag is 0. The rate is taken from the
     worker's accounted-events counter, from its first flush to its last (start-up excluded): flushes come
     every second, while offset commits can come 10 s apart under load (Faust flushes the producer first),
-    which made a rate from commits vary by a quarter between runs."""
+    which made a rate from commits vary by a quarter between runs. `also`: more workers of the same group
+    (scale-out); the account is then the sum of all workers' and the stage breakdown the first worker's."""
+    others = [WorkerProcess(s).start() for s in also]
     worker = WorkerProcess(settings).start()
     assert worker.proc is not None
+    every = [settings, *also]
+
+    def accounted() -> float:
+        return sum(_accounted(s) for s in every)
+
     first: tuple[float, float] | None = None  # (time, events) at the first flush seen
     last: tuple[float, float] = (0.0, 0.0)  # (time, events) when the count last grew
     snaps: list[dict[str, Any]] = []  # stage counters at the first flush seen and when the count last grew
@@ -331,8 +344,8 @@ def pipeline(
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            now, events = time.perf_counter(), _accounted(settings)
-            peak = max(peak, _rss_peak_kib(worker.proc.pid))
+            now, events = time.perf_counter(), accounted()
+            peak = max([peak, *(_rss_peak_kib(w.proc.pid) for w in (worker, *others) if w.proc is not None)])
             if events > last[1]:
                 snap = _snapshot(settings, worker.proc.pid)
                 snaps[len(snaps) > 0 :] = [snap]  # [first, latest]
@@ -342,7 +355,7 @@ def pipeline(
                 first = first or (now, events)
             quiet = now - last[0] > 2.0  # no flush for 2 s: maybe done
             if first is not None and quiet and last[0] > first[0] and _committed(settings)[1] == 0:
-                if _accounted(settings) != last[1]:
+                if accounted() != last[1]:
                     continue  # a flush ended while the lag was read (a loaded machine): not done yet
                 elapsed, counted = last[0] - first[0], last[1] - first[1]
                 if last[1] != produced:  # the worker's account must match what was produced, exactly
@@ -356,23 +369,60 @@ def pipeline(
                     "seconds": elapsed,
                     "peak_rss_mib": peak / 1024,
                     "accounted_events": last[1],
+                    "workers": len(every),
                     "per_event": breakdown(snaps[0], snaps[-1]),
                     "profile": {"file": str(profile), **profile_shares(profile)} if profile is not None else {},
                 }
                 break
-            if not worker.alive():
-                raise RuntimeError(worker.log_tail())
+            for w in (worker, *others):
+                if not w.alive():
+                    raise RuntimeError(w.log_tail())
             time.sleep(0.5)  # each scrape costs the worker a little CPU: not too often
         else:
             raise TimeoutError("pipeline did not catch up")
     finally:
         if spy is not None and spy.poll() is None:
             spy.kill()
-        worker.stop()
+        for w in (worker, *others):
+            w.stop()
     done["stored_positions"] = stored_positions(settings)
     if done["stored_positions"] != produced:  # and the store holds each event's outcome exactly once
         raise RuntimeError(f"the store holds {done['stored_positions']} outcomes, {produced} events were produced")
     return done
+
+
+def preload_history(settings: Settings, rows: int, tenants: Sequence[str], sources: Sequence[str]) -> dict[str, Any]:
+    """Fill a fresh store's raw_events with `rows` accepted events of `tenants`, ingested over the last 30
+    days (inside the 35-day dedupe window, so every look-up of the pipeline that follows has to tell its
+    events from them), with one INSERT ... SELECT FROM numbers(): the traffic's tenants and sources, random
+    UUIDs as ids (none is a produced event's), their own topic."""
+    from omnimeter.sinks.clickhouse import connect
+    from omnimeter.sinks.tables import RAW_EVENTS
+
+    db = settings.clickhouse.database
+    store = connect(settings.resolved_clickhouse_url, db)
+    try:
+        t = time.perf_counter()
+        names = ", ".join(RAW_EVENTS.columns)
+        tenant_list = ", ".join(f"'{x}'" for x in tenants)
+        source_list = ", ".join(f"'{x}'" for x in sources)
+        store.command(
+            f"INSERT INTO {db}.{RAW_EVENTS.name} ({names}) SELECT "
+            f"[{tenant_list}][number % {len(tenants)} + 1], [{source_list}][number % {len(sources)} + 1], "
+            "toString(reinterpretAsUUID(sipHash128(number))), 'message.sent', "
+            "now64(3) - toIntervalMillisecond(number * 129600 % 2592000000), '1.0', 'application/json', 'sms', "
+            "'{}', '{}', 'bench-history-preload', number % 6, intDiv(number, 6), 0, "
+            "now64(3) - toIntervalMillisecond(number * 129600 % 2592000000) "
+            f"FROM numbers({rows})",
+            settings={"max_insert_threads": 2},
+        )
+        seconds = time.perf_counter() - t
+        (count,) = store.query_rows(f"SELECT count() FROM {db}.{RAW_EVENTS.name}")[0]
+    finally:
+        store.close()
+    if count != rows:
+        raise RuntimeError(f"the history preload left {count} rows in raw_events, not {rows}")
+    return {"rows": count, "seconds": seconds}
 
 
 def stored_positions(settings: Settings) -> int:
@@ -383,7 +433,8 @@ def stored_positions(settings: Settings) -> int:
     store = connect(settings.resolved_clickhouse_url, settings.clickhouse.database, migrate=False)
     try:
         union = " UNION ALL ".join(
-            f"SELECT kafka_partition, kafka_offset, batch_index FROM {settings.clickhouse.database}.{t}"
+            f"SELECT kafka_partition, kafka_offset, batch_index FROM {settings.clickhouse.database}.{t} "
+            f"WHERE kafka_topic = '{settings.topics.usage}'"  # not the history stage's preloaded rows
             for t in ("raw_events", "duplicate_events", "rejected_events")
         )
         return int(
@@ -472,6 +523,46 @@ def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> di
         worker.stop()
 
 
+def scale_out(tmp: Path, settings_for: Any, workers: int, produced: int) -> dict[str, Any]:
+    """The batch records through one worker, then through `workers` workers of one group, all on one
+    embedded store shared by `omnimeter store serve` (README: two workers on one host)."""
+    port = free_port()
+    (tmp / "scale-store").mkdir(exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
+        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp / "scale-store")},
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "scale-store.log").open("wb"),
+    )
+    try:
+        key_file, deadline = tmp / "scale-store" / "store_key", time.monotonic() + 60
+        while not key_file.exists() or not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"store serve did not start: {(tmp / 'scale-store.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        url = f"omnimeter://omnimeter:{key_file.read_text().strip()}@127.0.0.1:{port}"
+        say("scale-out: one worker on the shared store")
+        one = pipeline(settings_for("scale1", store=url), 100, produced)
+        say(f"  {one['events_per_s']:,.0f} events/s")
+        say(f"scale-out: {workers} workers of one group on the shared store")
+        group = [settings_for(f"scale2-w{i}", store=url, group="scale2") for i in range(workers)]
+        store_cpu = _cpu_s(server.pid)
+        many = pipeline(group[0], 100, produced, also=group[1:])
+        many["store_process_cpu_s"] = _cpu_s(server.pid) - store_cpu
+        say(f"  {many['events_per_s']:,.0f} events/s")
+    finally:
+        server.terminate()
+        server.wait(30)
+    return {"one": one, "many": many, "workers": workers, "ratio": many["events_per_s"] / one["events_per_s"]}
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=200_000, help="single-event records")
@@ -479,6 +570,8 @@ def main() -> int:
     ap.add_argument("--stage-events", type=int, default=50_000)
     ap.add_argument("--freshness-seconds", type=float, default=20.0)
     ap.add_argument("--pipeline-only", action="store_true", help="only the two full-pipeline runs (iterating)")
+    ap.add_argument("--history-rows", type=int, default=20_000_000, help="rows preloaded in raw_events (0: skip)")
+    ap.add_argument("--scale-workers", type=int, default=2, help="workers of the scale-out stage (0: skip)")
     args = ap.parse_args()
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
 
@@ -497,13 +590,14 @@ def main() -> int:
     result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(), "load": [os.getloadavg()]}
     try:
 
-        def settings_for(name: str, partitions: int = 6) -> Settings:
+        def settings_for(name: str, partitions: int = 6, store: str = "", group: str = "") -> Settings:
             s = Settings(
                 data_dir=tmp / name,
-                kafka=KafkaSettings(bootstrap=bootstrap, consumer_group=f"bench-{name}"),
+                kafka=KafkaSettings(bootstrap=bootstrap, consumer_group=f"bench-{group or name}"),
+                clickhouse=ClickHouseSettings(url=store),
                 worker=WorkerSettings(web_port=free_port(), id=name),
                 topics=Topics(
-                    usage=f"bench-{name}",
+                    usage=f"bench-{group or name}",
                     dlq=f"bench-{name}-dlq",
                     reference="bench-reference",
                     alerts=f"bench-{name}-alerts",
@@ -526,12 +620,16 @@ def main() -> int:
             single.topics.usage,
             show_progress=False,
         )
-        produce(
-            records(traffic(2, start, timedelta(milliseconds=20)), args.batch_records * 100, batch_size=100),
-            bootstrap,
-            batch.topics.usage,
-            show_progress=False,
-        )
+        # the history and scale-out stages rate the same batch records as the batch run, each on its topic
+        history = settings_for("history") if args.history_rows and not args.pipeline_only else None
+        scale = [] if args.pipeline_only or not args.scale_workers else ["scale1", "scale2"]
+        for s in [batch, *([history] if history else []), *(settings_for(n) for n in scale)]:
+            produce(
+                records(traffic(2, start, timedelta(milliseconds=20)), args.batch_records * 100, batch_size=100),
+                bootstrap,
+                s.topics.usage,
+                show_progress=False,
+            )
 
         RESULTS.mkdir(exist_ok=True)
         full = not args.pipeline_only
@@ -562,16 +660,26 @@ def main() -> int:
                 key = f"{int(share * 100)}pct"
                 fresh[key] = freshness(s, rate, args.freshness_seconds, batch=100)
                 say(f"  p50 {fresh[key]['p50_s']:.2f} s, p99 {fresh[key]['p99_s']:.2f} s")
-            result.update(
-                {
-                    "freshness": fresh,
-                    "ratios": {
-                        "full_single_over_f0": full_single["records_per_s"] / f0["rate"],
-                        "full_batch_events_over_c_raw": full_batch["events_per_s"] / c_raw["rate"],
-                        "f0_over_c_raw": f0["rate"] / c_raw["rate"],
-                    },
-                }
-            )
+            ratios = {
+                "full_single_over_f0": full_single["records_per_s"] / f0["rate"],
+                "full_batch_events_over_c_raw": full_batch["events_per_s"] / c_raw["rate"],
+                "f0_over_c_raw": f0["rate"] / c_raw["rate"],
+            }
+            result.update({"freshness": fresh, "ratios": ratios})
+            if history is not None:
+                sample = traffic(2, start, timedelta(milliseconds=20))
+                sources = sorted({sample.event()["source"] for _ in range(2_000)})
+                tenants = [t.id for t in sample.world.tenants]
+                say(f"history: preloading {args.history_rows:,} rows into raw_events (one INSERT ... SELECT)")
+                preload = preload_history(history, args.history_rows, tenants, sources)
+                say(f"  {preload['seconds']:.0f} s; full pipeline, batch records, on that store")
+                full_history = pipeline(history, 100, args.batch_records * 100)
+                say(f"  {full_history['events_per_s']:,.0f} events/s")
+                result["history"] = {"preload": preload, "full": full_history}
+                ratios["history_over_empty"] = full_history["events_per_s"] / full_batch["events_per_s"]
+            if scale:
+                result["scale_out"] = scale_out(tmp, settings_for, args.scale_workers, args.batch_records * 100)
+                ratios["scale_out_over_one"] = result["scale_out"]["ratio"]
     finally:
         broker.down()
     result["load"].append(os.getloadavg())
@@ -600,8 +708,19 @@ def main() -> int:
 {"peak worker RSS (MiB)":<48}{max(full_single["peak_rss_mib"], full_batch["peak_rss_mib"]):>16,.0f}
 {"ratio full single / F0 (target >= 0.5)":<48}{r["full_single_over_f0"]:>16.2f}
 {"ratio full batch events / C_raw (target >= 0.05)":<48}{r["full_batch_events_over_c_raw"]:>16.3f}
-{"load average at start / end (1 min)":<48}{result["load"][0][0]:>8.1f}{result["load"][-1][0]:>8.1f}
-results: {out}""")
+{"load average at start / end (1 min)":<48}{result["load"][0][0]:>8.1f}{result["load"][-1][0]:>8.1f}""")
+    if "history" in result:
+        h = result["history"]["full"]["events_per_s"]
+        label = f"full batch, {args.history_rows / 1e6:g}M rows in raw_events (events/s)"
+        print(f"{label:<48}{h:>16,.0f}")
+        print(f"{'ratio history / empty store (target >= 0.9)':<48}{r['history_over_empty']:>16.2f}")
+    if "scale_out" in result:
+        so = result["scale_out"]
+        print(f"{'shared store, 1 worker (events/s)':<48}{so['one']['events_per_s']:>16,.0f}")
+        label = f"shared store, {so['workers']} workers (events/s)"
+        print(f"{label:<48}{so['many']['events_per_s']:>16,.0f}")
+        print(f"{'ratio scale-out / one worker':<48}{so['ratio']:>16.2f}")
+    print(f"results: {out}")
     return 0
 
 

@@ -197,8 +197,16 @@ class BillingPolicy(_Model):
         return 1
 
     def same_as(self, other: BillingPolicy) -> bool:
-        """Whether both bill every usage alike (compares the settings, not the derived caches)."""
-        return self is other or all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+        """Whether both bill every usage alike (compares the settings, not the derived caches; remembered
+        per other policy, which the entry holds so that its id is not reused)."""
+        if self is other:
+            return True
+        cache: dict[int, tuple[BillingPolicy, bool]] = self.__dict__.setdefault("_same", {})
+        hit = cache.get(id(other))
+        if hit is None or hit[0] is not other:
+            same = all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+            hit = cache[id(other)] = (other, same)
+        return hit[1]
 
     def billed_on(self, channel: str) -> BilledOn:
         return getattr(self, f"{channel}_billed_on", BilledOn.SENT)
@@ -291,9 +299,18 @@ class PriceBooks(_Model):
             if supplier is not None and versions[0].party != supplier:
                 continue
             book = next((b for b in versions if b.effective_from <= at), None)  # a later one may stop pricing it
-            if book is not None and any(m.startswith(prefix) for m in book.prices):
+            if book is not None and self._prices_channel(book, prefix):
                 return book
         return None
+
+    def _prices_channel(self, book: PriceBook, prefix: str) -> bool:
+        """Whether `book` prices a meter starting with `prefix` (remembered per book and prefix; the
+        entry holds the book so that its id is not reused)."""
+        cache: dict[tuple[int, str], tuple[PriceBook, bool]] = self.__dict__.setdefault("_channel_priced", {})
+        hit = cache.get((id(book), prefix))
+        if hit is None or hit[0] is not book:
+            hit = cache[(id(book), prefix)] = (book, any(m.startswith(prefix) for m in book.prices))
+        return hit[1]
 
     def _cost_candidates(self, channel: str) -> tuple[tuple[PriceBook, ...], ...]:
         """The versions of each cost book (supplier, id) of which one prices the channel, latest first."""

@@ -6,6 +6,7 @@ names no number. Pumping alerts and the spend per prefix group lines by it."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from functools import lru_cache
 
 MAX_DIGITS = 15  # E.164
 
@@ -13,6 +14,7 @@ MAX_DIGITS = 15  # E.164
 ASCII_DIGITS = frozenset("0123456789")
 
 
+@lru_cache(maxsize=65_536)  # pure; contacts and calling codes repeat
 def digits_of(number: str) -> str:
     """The number's ASCII digits (at most 15). '' when it holds any other digit (str.isdigit() is True for
     Arabic-Indic, superscript, fullwidth ... digits): dropping them would leave the digits of another number."""
@@ -31,6 +33,7 @@ def matched_prefix(number: str | None, decks: Iterable[Collection[str]]) -> str:
     digits = digits_of(number)
     for n in range(len(digits), 0, -1):
         p = digits[:n]
-        if any(p in d for d in known):
-            return p
+        for d in known:
+            if p in d:
+                return p
     return ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from omnimeter.schemas.types import SmsEncoding
 
@@ -21,6 +22,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 SINGLE = {SmsEncoding.GSM7: 160, SmsEncoding.UCS2: 70}
 CONCATENATED = {SmsEncoding.GSM7: 153, SmsEncoding.UCS2: 67}
@@ -34,9 +36,7 @@ class Segmentation:
 
 
 def encoding_of(text: str) -> SmsEncoding:
-    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        return SmsEncoding.GSM7
-    return SmsEncoding.UCS2
+    return SmsEncoding.GSM7 if GSM7.issuperset(text) else SmsEncoding.UCS2
 
 
 def _gsm_units(text: str) -> Iterator[list[int]]:
@@ -102,8 +102,13 @@ def _pack(items: list[list[int]], capacity: int) -> int:
     return segments
 
 
+@lru_cache(maxsize=4096)
 def segment(text: str, encoding: SmsEncoding | None = None) -> Segmentation:
+    """Pure, so cached: rating asks once per book whose settings differ, and campaigns repeat their text."""
     enc = encoding or encoding_of(text)
+    if enc is SmsEncoding.GSM7 and GSM7_BASIC.issuperset(text):  # one septet a character: nothing to keep whole
+        n = len(text)
+        return Segmentation(enc, n, 1 if n <= SINGLE[enc] else -(-n // CONCATENATED[enc]))
     items = list(_gsm_units(text) if enc is SmsEncoding.GSM7 else _utf16_units(text))
     units = sum(sum(item) for item in items)
     if units <= SINGLE[enc]:

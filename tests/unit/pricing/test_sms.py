@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from omnimeter.pricing.sms import encoding_of, graphemes, segment
+from omnimeter.pricing.sms import (
+    CONCATENATED,
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    _gsm_units,
+    _pack,
+    encoding_of,
+    graphemes,
+    segment,
+)
 from omnimeter.schemas.types import SmsEncoding
 
 GSM, UCS = SmsEncoding.GSM7, SmsEncoding.UCS2
@@ -55,3 +66,13 @@ def test_zwj_family_is_never_split() -> None:
     family = "👨\u200d👩\u200d👧\u200d👦"  # 11 UTF-16 units
     seg = segment("界" * 60 + family)
     assert seg.units == 71 and seg.segments == 2  # 60 | 11
+
+
+@given(st.text(alphabet=sorted(GSM7_BASIC | GSM7_EXTENSION), max_size=800))
+def test_the_one_septet_fast_path_counts_as_the_packer_does(text: str) -> None:
+    """`segment` counts text of basic GSM-7 characters without packing them; the result is the packer's."""
+    seg = segment(text)
+    assert seg.encoding is GSM
+    assert seg.units == sum(sum(u) for u in _gsm_units(text))
+    packed = 1 if seg.units <= 160 else _pack(list(_gsm_units(text)), CONCATENATED[GSM])
+    assert seg.segments == packed
