@@ -11,6 +11,8 @@ Measures, on a local Kafka broker it starts itself and fresh chdb stores:
   fresh   p50/p99 from event time (= produce time) to visible in the report tables (rollups refreshed),
           and to stored, at 50% and 90% of the full pipeline's rate
   rss     peak resident memory of the worker
+  history the batch records on a store with --history-rows rows (20M) already in raw_events, vs empty
+  scale   the batch records through one worker, then --scale-workers workers, on a shared store
   where   for both full runs, microseconds per event per stage (the worker's stage counters, streams/timing.py),
           the event loop's CPU left to Faust, and a py-spy --gil profile saved under bench/results/
 Each full run must account for every produced event exactly once (the worker's counters and its store).
