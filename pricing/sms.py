@@ -102,9 +102,16 @@ def _pack(items: list[list[int]], capacity: int) -> int:
     return segments
 
 
-@lru_cache(maxsize=4096)
+CACHED_CHARS = 1_600  # texts up to 10 segments are remembered: 4,096 of them hold at most ~26 MB
+
+
 def segment(text: str, encoding: SmsEncoding | None = None) -> Segmentation:
-    """Pure, so cached: rating asks once per book whose settings differ, and campaigns repeat their text."""
+    """Pure, so cached for short texts: rating asks once per book whose settings differ, and campaigns
+    repeat their text (a producer's 64k-character bodies are not kept)."""
+    return _segment_cached(text, encoding) if len(text) <= CACHED_CHARS else _segment(text, encoding)
+
+
+def _segment(text: str, encoding: SmsEncoding | None) -> Segmentation:
     enc = encoding or encoding_of(text)
     if enc is SmsEncoding.GSM7 and GSM7_BASIC.issuperset(text):  # one septet a character: nothing to keep whole
         n = len(text)
@@ -114,3 +121,6 @@ def segment(text: str, encoding: SmsEncoding | None = None) -> Segmentation:
     if units <= SINGLE[enc]:
         return Segmentation(enc, units, 1)
     return Segmentation(enc, units, _pack(items, CONCATENATED[enc]))
+
+
+_segment_cached = lru_cache(maxsize=4096)(_segment)
