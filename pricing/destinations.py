@@ -14,7 +14,7 @@ MAX_DIGITS = 15  # E.164
 ASCII_DIGITS = frozenset("0123456789")
 
 
-@lru_cache(maxsize=65_536)  # pure; contacts and calling codes repeat
+@lru_cache(maxsize=8_192)  # pure; contacts repeat (at most 256 characters each: a few MB)
 def digits_of(number: str) -> str:
     """The number's ASCII digits (at most 15). '' when it holds any other digit (str.isdigit() is True for
     Arabic-Indic, superscript, fullwidth ... digits): dropping them would leave the digits of another number."""
