@@ -210,6 +210,8 @@ class WorkerSettings(BaseSettings):
     id: str = Field(default_factory=socket.gethostname)  # names this worker's local table store
     web_port: int = Field(default=6066, ge=0, le=65535)  # 0: off
     host: str = "127.0.0.1"  # 0.0.0.0 in a container
+    # Allocations between young-generation collections (Python's default 700): streams/gc_policy.py
+    gc_young_threshold: int = Field(default=50_000, ge=700, le=10_000_000)
 
 
 COMPONENTS: dict[str, type[BaseSettings]] = {

@@ -23,6 +23,7 @@ from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
+from omnimeter.streams import gc_policy
 from omnimeter.streams.alerts import AlertLog, AlertPublisher, AlertStage
 from omnimeter.streams.control import PauseSwitch, control_router
 from omnimeter.streams.faust.app import create_app
@@ -60,6 +61,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     # that would otherwise delay the first flush, so import it now.
     getattr(clickhouse_options, "pd", None)
     metrics = WorkerMetrics(CollectorRegistry())
+    metrics.stages.watch_gc()
     metrics.registry.register(TenantCycleCollector(lambda: current_warnings(store)))  # alerts per tenant
     metrics.registry.register(ActiveAlertsCollector(lambda: active_alerts(store)))
     store.observer = metrics
@@ -96,6 +98,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         alerts = AlertStage(AlertEvaluator(store), publisher, settings.ingest.alert_interval_s, metrics,
                             times=metrics.stages)  # fmt: skip
     app = create_app(settings, store, metrics, reference, switch, faults, on_fatal, alerts)
+    gc_policy.settle(settings.worker.gc_young_threshold)  # what start-up built is never collected again
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         try:
