@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 Check = Callable[[Any], str | None]
@@ -199,7 +200,7 @@ def bulk_for(ch_type: str) -> Fits:
 
 
 def _exact_types(values: Sequence[Any], kind: type) -> bool:
-    return {type(v) for v in values} <= {kind}
+    return set(map(type, values)) <= {kind}
 
 
 def _between(values: Sequence[Any], lo: Any, hi: Any) -> bool:
@@ -210,16 +211,24 @@ def _between(values: Sequence[Any], lo: Any, hi: Any) -> bool:
 
 
 def _strings_fit(values: Sequence[Any]) -> bool:
-    try:
-        for v in values:
-            if type(v) is str:
-                if not v.isascii():  # ASCII cannot hold a lone surrogate
-                    v.encode()
-            elif type(v) is not bytes:
-                return False
-    except UnicodeEncodeError:
+    """Every value a string (or a str subclass such as an enum) or bytes, and every string encodable as
+    UTF-8: checked on the strings joined, a chunk at a time (C loops; a lone surrogate stays lone when
+    joined, so the joined text encodes exactly when each string does)."""
+    kinds = set(map(type, values))
+    if not all(issubclass(k, str | bytes) for k in kinds):
         return False
+    texts = [v for v in values if not isinstance(v, bytes)] if any(issubclass(k, bytes) for k in kinds) else values
+    for i in range(0, len(texts), _JOIN_CHUNK):
+        joined = "".join(texts[i : i + _JOIN_CHUNK])
+        if not joined.isascii():  # ASCII cannot hold a lone surrogate
+            try:
+                joined.encode()
+            except UnicodeEncodeError:
+                return False
     return True
+
+
+_JOIN_CHUNK = 1024  # strings joined at once (a bound on the copy: values are at most a record's size)
 
 
 def _decimals_fit(precision: int, scale: int) -> Fits:
@@ -227,12 +236,14 @@ def _decimals_fit(precision: int, scale: int) -> Fits:
     quantum = Decimal(1).scaleb(-scale)
 
     def fits(values: Sequence[Any]) -> bool:
-        if not {type(v) for v in values} <= {Decimal, int}:
+        kinds = set(map(type, values))
+        if not kinds <= {Decimal, int}:
             return False
         try:
             if values and not (-limit < min(values) and max(values) < limit):  # NaN raises, infinities fail
                 return False
-            return all(d.quantize(quantum) == d for d in values if type(d) is Decimal)
+            decimals = [d for d in values if type(d) is Decimal] if int in kinds else list(values)
+            return list(map(Decimal.quantize, decimals, repeat(quantum))) == decimals
         except ArithmeticError:
             return False
 

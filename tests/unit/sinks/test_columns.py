@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import pytest
 
 from omnimeter.sinks.columns import RowChecker, bulk_for, check_for
+
+
+class Reason(StrEnum):  # as pricing's reasons are: a str subclass
+    FREE = "free_entry_point"
 
 
 @pytest.mark.parametrize(
@@ -49,8 +54,8 @@ def test_the_first_problem_of_a_row_names_its_column() -> None:
         ("Decimal(18, 6)", [Decimal("999999999999.999999"), Decimal("-1.5"), 3, Decimal("1.5000000")],
          [Decimal("1e12"), Decimal("-1e12"), Decimal("0.0000001"), Decimal("NaN"), Decimal("sNaN"),
           Decimal("-Infinity"), 1.5, True]),
-        ("LowCardinality(String)", ["a", "", b"x"], ["\ud800", None, 3]),
-        ("String", ["é", b"\xff"], ["x\udfff", 3]),
+        ("LowCardinality(String)", ["a", "", b"x", Reason.FREE], ["\ud800", None, 3]),
+        ("String", ["é", b"\xff", Reason.FREE], ["x\udfff", 3]),
         ("Nullable(UInt8)", [None, 255], [256, -1]),
         ("Enum8('a' = 1, 'b' = 2)", ["a", "b"], ["c", None]),
     ],
@@ -63,6 +68,14 @@ def test_a_column_passes_at_once_only_if_every_value_does(ch_type: str, ok: list
         assert check(value) is not None  # the case is one the value check refuses
         assert not fits([*ok, value]), value
         assert not fits([value, *ok]), value
+
+
+def test_strings_are_checked_joined_and_a_split_surrogate_pair_still_fails() -> None:
+    fits = bulk_for("String")
+    assert not fits(["\ud83d", "\ude00"])  # the halves of 😀, each alone: joined they are still two halves
+    assert fits(["\U0001f600", "é"] * 3000)
+    assert not fits(["é"] * 3000 + ["\udc80"])  # in a later chunk of the join
+    assert bulk_for("Decimal(18, 6)")((Decimal("1.5"), 2, Decimal("0.000001")))  # a tuple, as zip(*rows) gives
 
 
 def test_a_batch_with_one_bad_row_is_checked_row_by_row() -> None:
