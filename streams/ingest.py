@@ -128,6 +128,14 @@ class IngestStage:
         if self._pending_outcomes >= self.config.batch_max_events:
             await self._cut()
 
+    def seconds_until_due(self) -> float:
+        """How long until the pending records are due for a flush (the timer sleeps that long, so a batch
+        waits `flush_interval_s`, not up to a timer tick more). Nothing to flush: a whole interval."""
+        if not self._pending or self.stopping or self.fatal is not None:
+            return self.config.flush_interval_s
+        elapsed = (self.clock() - self._last_flush).total_seconds()
+        return max(self.config.flush_interval_s - elapsed, 0.0)
+
     async def flush_if_due(self) -> None:
         if not self._pending or self.stopping or self.fatal is not None:
             return

@@ -182,7 +182,8 @@ def create_app(
     async def flush_when_due() -> None:
         rolled_up = -1  # refresh once at start: lines stored just before a crash are rolled up now
         while not app.should_stop:
-            await asyncio.sleep(min(settings.ingest.flush_interval_s, 1.0) / 4)
+            tick = min(settings.ingest.flush_interval_s, 1.0) / 4  # at most this long: records may arrive
+            await asyncio.sleep(min(tick, max(stage.seconds_until_due(), 0.005)))
             await stage.flush_if_due()
             if mirror is not None:
                 async with stage.lock:  # one ClickHouse caller at a time

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from omnimeter.sinks.base import DeadLetter, DedupeKey, Position, TableRows
@@ -165,3 +166,20 @@ def test_a_replay_skips_what_is_stored_and_a_rebalance_forgets_where_partitions_
 
     asyncio.run(run())
     assert sorted(r["kafka_offset"] for r in store.rows(RAW_EVENTS.name)) == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_timer_sleeps_until_the_pending_records_are_due() -> None:
+    clock = [NOW]
+    store = FakeStore(log=[])
+    flush = Flush(store, FakeDeadLetters(), FlushPolicy())
+    stage = IngestStage(flush, IngestConfig(flush_interval_s=1.0), WorkerMetrics(CollectorRegistry()),
+                        clock=lambda: clock[0])  # fmt: skip
+    assert stage.seconds_until_due() == 1.0  # nothing pending: a whole interval
+    asyncio.run(stage.add(record(0, event(1), [])))
+    clock[0] = NOW + timedelta(seconds=0.7)
+    assert stage.seconds_until_due() == pytest.approx(0.3)
+    clock[0] = NOW + timedelta(seconds=1.5)
+    assert stage.seconds_until_due() == 0.0
+    asyncio.run(stage.flush_if_due())
+    assert len(store.rows(RAW_EVENTS.name)) == 1
+    assert stage.seconds_until_due() == 1.0
