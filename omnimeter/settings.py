@@ -210,8 +210,10 @@ class WorkerSettings(BaseSettings):
     id: str = Field(default_factory=socket.gethostname)  # names this worker's local table store
     web_port: int = Field(default=6066, ge=0, le=65535)  # 0: off
     host: str = "127.0.0.1"  # 0.0.0.0 in a container
-    # Allocations between young-generation collections (Python's default 700): streams/gc_policy.py
+    # The interpreter (streams/interpreter.py): allocations between young-generation collections (Python's
+    # default 700) and how often the GIL changes hands (Python's default 5 ms)
     gc_young_threshold: int = Field(default=50_000, ge=700, le=10_000_000)
+    gil_switch_interval_s: float = Field(default=0.02, ge=0.001, le=0.1)
 
 
 COMPONENTS: dict[str, type[BaseSettings]] = {

@@ -23,7 +23,7 @@ from omnimeter.settings import Settings
 from omnimeter.sinks.base import Store
 from omnimeter.sinks.clickhouse import connect
 from omnimeter.sinks.rollups import refresh_quietly
-from omnimeter.streams import gc_policy
+from omnimeter.streams import interpreter
 from omnimeter.streams.alerts import AlertLog, AlertPublisher, AlertStage
 from omnimeter.streams.control import PauseSwitch, control_router
 from omnimeter.streams.faust.app import create_app
@@ -98,7 +98,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         alerts = AlertStage(AlertEvaluator(store), publisher, settings.ingest.alert_interval_s, metrics,
                             times=metrics.stages)  # fmt: skip
     app = create_app(settings, store, metrics, reference, switch, faults, on_fatal, alerts)
-    gc_policy.settle(settings.worker.gc_young_threshold)  # what start-up built is never collected again
+    # what start-up built is never collected again; the GIL changes hands less often (streams/interpreter.py)
+    interpreter.settle(settings.worker.gc_young_threshold, settings.worker.gil_switch_interval_s)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         try:

@@ -1,29 +1,31 @@
-"""The worker's garbage-collector policy and the `gc` stage that measures it."""
+"""The worker's interpreter settings and the `gc` stage that measures the collector."""
 
 from __future__ import annotations
 
 import gc
 import itertools
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from omnimeter.streams import gc_policy
+from omnimeter.streams import interpreter
 from omnimeter.streams.timing import StageTimes
 
 
 @pytest.fixture
-def restored_gc() -> Iterator[None]:
-    before = gc.get_threshold()
+def restored_interpreter() -> Iterator[None]:
+    before, switch = gc.get_threshold(), sys.getswitchinterval()
     yield
     gc.unfreeze()
     gc.set_threshold(*before)
+    sys.setswitchinterval(switch)
     gc.callbacks[:] = [
         cb for cb in gc.callbacks if getattr(cb, "__qualname__", "") != "StageTimes.watch_gc.<locals>.on_gc"
     ]
 
 
-def test_collector_passes_are_timed_as_the_gc_stage(restored_gc: None) -> None:
+def test_collector_passes_are_timed_as_the_gc_stage(restored_interpreter: None) -> None:
     times = StageTimes()
     times.watch_gc()
     samples = {
@@ -43,7 +45,7 @@ def test_collector_passes_are_timed_as_the_gc_stage(restored_gc: None) -> None:
     assert walls["gc"] > 0.0
 
 
-def test_a_pass_inside_the_stage_lock_does_not_deadlock(restored_gc: None) -> None:
+def test_a_pass_inside_the_stage_lock_does_not_deadlock(restored_interpreter: None) -> None:
     times = StageTimes()
     times.watch_gc()
     with times._lock:  # an allocation under the lock may start a pass: its callback must not take the lock
@@ -52,9 +54,10 @@ def test_a_pass_inside_the_stage_lock_does_not_deadlock(restored_gc: None) -> No
     assert times.wall["parse"] == 1.0
 
 
-def test_settle_freezes_start_up_and_collects_young_objects_less_often(restored_gc: None) -> None:
-    gc_policy.settle(50_000)
-    assert gc.get_threshold() == (50_000, gc_policy.MIDDLE_EVERY, gc_policy.OLDEST_EVERY)
+def test_settle_freezes_start_up_collects_young_objects_later_and_switches_less(restored_interpreter: None) -> None:
+    interpreter.settle(50_000, 0.02)
+    assert gc.get_threshold() == (50_000, interpreter.MIDDLE_EVERY, interpreter.OLDEST_EVERY)
+    assert sys.getswitchinterval() == pytest.approx(0.02)
     assert gc.get_freeze_count() > 10_000  # the modules and objects imported so far
     cycle: list[object] = []
     cycle.append(cycle)
