@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from itertools import repeat
 from typing import Any
 
@@ -97,7 +97,7 @@ def _string(v: Any) -> str | None:
     if not isinstance(v, str):
         return f"expected a string, got {type(v).__name__}"
     try:
-        v.encode()
+        str.encode(v)  # the text itself: a subclass's own encode is not what the driver writes
     except UnicodeEncodeError as e:
         return f"not encodable as UTF-8 at character {e.start}"
     return None
@@ -118,11 +118,18 @@ def _datetime_between(lo: datetime, hi: datetime) -> Check:
             return f"expected a time with a zone, got {type(v).__name__}"
         try:
             fits = lo <= v <= hi
-        except OverflowError:
+        except (OverflowError, TypeError, ValueError):  # a zone whose offset is None or a day or more
             fits = False
-        return None if fits else f"{v.isoformat()} outside {lo.isoformat()}..{hi.isoformat()}"
+        return None if fits else f"{_iso(v)} outside {lo.isoformat()}..{hi.isoformat()}"
 
     return check
+
+
+def _iso(v: datetime) -> str:
+    try:
+        return v.isoformat()
+    except (TypeError, ValueError):  # its zone's offset is not a time difference of less than a day
+        return repr(v)
 
 
 def _int_between(lo: int, hi: int) -> Check:
@@ -135,19 +142,19 @@ def _int_between(lo: int, hi: int) -> Check:
 
 
 def _decimal(precision: int, scale: int) -> Check:
-    limit = Decimal(10) ** (precision - scale)
+    limit = Decimal(f"1E{precision - scale}")  # exact (10 ** 50 would round to 28 digits)
     quantum = Decimal(1).scaleb(-scale)
 
     def check(v: Any) -> str | None:
         if not isinstance(v, Decimal | int) or isinstance(v, bool):
             return f"expected a decimal, got {type(v).__name__}"
-        d = Decimal(v)
+        d = Decimal(v)  # exact for any int
         if not d.is_finite():
             return f"{d} is not a finite number"
-        if abs(d) >= limit:
-            return f"{d} does not fit Decimal({precision}, {scale}) (|x| < {limit})"
+        if d.copy_abs() >= limit:  # copy_abs: no context, so no overflow for 1E+999999999
+            return f"{d} does not fit Decimal({precision}, {scale}) (|x| < 10^{precision - scale})"
         try:
-            exact = d.quantize(quantum) == d
+            exact = isinstance(v, int) or d.quantize(quantum, context=_WIDE) == d
         except InvalidOperation:
             exact = False
         return None if exact else f"{d} has more than {scale} decimals"
@@ -157,7 +164,11 @@ def _decimal(precision: int, scale: int) -> Check:
 
 def _enum(names: frozenset[str]) -> Check:
     def check(v: Any) -> str | None:
-        return None if v in names else f"{v!r} is not one of the enum's values"
+        try:
+            known = v in names
+        except TypeError:  # unhashable
+            known = False
+        return None if known else f"{v!r} is not one of the enum's values"
 
     return check
 
@@ -183,7 +194,7 @@ def bulk_for(ch_type: str) -> Fits:
         return lambda vs: _exact_types(vs, date) and _between(vs, lo, hi)
     if t == "DateTime" or t.startswith("DateTime(") or t.startswith("DateTime64("):
         lo, hi = (DATETIME64_MIN, DATETIME64_MAX) if t.startswith("DateTime64(") else (DATETIME_MIN, DATETIME_MAX)
-        return lambda vs: _exact_types(vs, datetime) and None not in {v.tzinfo for v in vs} and _between(vs, lo, hi)
+        return lambda vs: _exact_types(vs, datetime) and _zoned(vs) and _between(vs, lo, hi)
     m = re.fullmatch(r"(U?)Int(8|16|32|64|128|256)", t)
     if m:
         bits = int(m.group(2))
@@ -195,8 +206,23 @@ def bulk_for(ch_type: str) -> Fits:
     m = re.fullmatch(r"Enum(?:8|16)\((.*)\)", t)
     if m:
         check = check_for(t)
-        return lambda vs: all(check(v) is None for v in set(vs))
+        return lambda vs: _each_once(vs, check)
     return lambda vs: True
+
+
+def _zoned(values: Sequence[datetime]) -> bool:
+    try:
+        return None not in {v.tzinfo for v in values}
+    except TypeError:  # an unhashable zone (dateutil's)
+        return all(v.tzinfo is not None for v in values)
+
+
+def _each_once(values: Sequence[Any], check: Check) -> bool:
+    try:
+        distinct: Sequence[Any] | set[Any] = set(values)
+    except TypeError:  # unhashable values: the row check names them
+        return False
+    return all(check(v) is None for v in distinct)
 
 
 def _exact_types(values: Sequence[Any], kind: type) -> bool:
@@ -228,11 +254,13 @@ def _strings_fit(values: Sequence[Any]) -> bool:
     return True
 
 
+# Quantizing in ClickHouse's widest Decimal (76 digits) must not round: Python's default context has 28.
+_WIDE = Context(prec=100)
 _JOIN_CHUNK = 1024  # strings joined at once (a bound on the copy: values are at most a record's size)
 
 
 def _decimals_fit(precision: int, scale: int) -> Fits:
-    limit = Decimal(10) ** (precision - scale)
+    limit = Decimal(f"1E{precision - scale}")  # exact (10 ** 50 would round to 28 digits)
     quantum = Decimal(1).scaleb(-scale)
 
     def fits(values: Sequence[Any]) -> bool:
@@ -243,7 +271,7 @@ def _decimals_fit(precision: int, scale: int) -> Fits:
             if values and not (-limit < min(values) and max(values) < limit):  # NaN raises, infinities fail
                 return False
             decimals = [d for d in values if type(d) is Decimal] if int in kinds else list(values)
-            return list(map(Decimal.quantize, decimals, repeat(quantum))) == decimals
+            return list(map(Decimal.quantize, decimals, repeat(quantum), repeat(None), repeat(_WIDE))) == decimals
         except ArithmeticError:
             return False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
@@ -86,3 +86,50 @@ def test_a_batch_with_one_bad_row_is_checked_row_by_row() -> None:
     assert checker.problems(rows) == {100: "s: not encodable as UTF-8 at character 1", 201: "n: 256 outside 0..255"}
     with pytest.raises(ValueError):
         checker.problems([(date(2020, 1, 1), 1)])  # a row of the wrong length is still an error
+
+
+class _NoOffset(tzinfo):  # a zone that cannot say its offset: comparing with an aware time raises
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+class _Unhashable(tzinfo):  # as dateutil's tzutc and tzoffset are
+    __hash__ = None  # type: ignore[assignment]
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=2)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+def test_hostile_values_are_answers_not_exceptions() -> None:
+    """Found by a red-team session: each of these raised in the row check (the flush would have stopped)
+    or was judged differently column-wise and row by row."""
+    amounts = RowChecker(("a",), {"a": "Decimal(38, 6)"})
+    # 31 digits fit Decimal(38, 6); Python's default context (28 digits) had refused them as "more than 6 decimals"
+    wide = Decimal("1234567890123456789012345.123456")
+    assert amounts.problems([(wide,), (10**25,)]) == {}
+    assert amounts.problems([(wide,), (Decimal("NaN"),)]) == {1: "a: NaN is not a finite number"}  # row by row
+    assert amounts.problems([(Decimal("1e999999999"),)]) == {
+        0: "a: 1E+999999999 does not fit Decimal(38, 6) (|x| < 10^32)"
+    }
+    times = RowChecker(("t",), {"t": "DateTime64(3, 'UTC')"})
+    assert times.problems([(datetime(2020, 1, 1, tzinfo=_Unhashable()),)]) == {}
+    assert times.problems([(datetime(2020, 1, 1, tzinfo=_NoOffset()),)]) == {
+        0: "t: 2020-01-01T00:00:00 outside 1900-01-01T00:00:00+00:00..2299-12-31T23:59:59.999999+00:00"
+    }
+    kinds = RowChecker(("k",), {"k": "Enum8('a' = 1)"})
+    assert kinds.problems([("a",), (["a"],)]) == {1: "k: ['a'] is not one of the enum's values"}
+
+
+def test_a_string_is_judged_by_its_text_not_by_its_class_encode() -> None:
+    class Loud(str):
+        def encode(self, *args: object, **kwargs: object) -> bytes:
+            raise RuntimeError("boom")
+
+    assert check_for("String")(Loud("abc")) is None and bulk_for("String")([Loud("abc")])
+    assert check_for("String")(Loud("a\ud800")) == "not encodable as UTF-8 at character 1"
