@@ -90,6 +90,8 @@ class StoredRatingState:
         # decisions made in this flush for conversations not loaded: merged in if one is loaded later
         self._unstored: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
         self._fresh: set[ConversationKey] = set()
+        # conversations the flush's events still to rate are late in by now (set by `RateStage.rate`)
+        self.upcoming: Callable[[], Iterable[ConversationKey]] = tuple
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -109,7 +111,11 @@ class StoredRatingState:
         if found is None:
             if key in self._fresh:  # nothing decided before this flush can change: this flush's decisions
                 return self._unstored.setdefault(key, {})
-            self.load_decisions([key])
+            # The agent goes on updating windows while a flush rates, so conversations turn late after
+            # `_read_decisions` looked: one query for this one and every other the flush will ask for by
+            # now (a floor read earlier is at most earlier: a superset of the decisions, never fewer).
+            later = (k for k in self.upcoming() if k not in self._decided and k not in self._fresh)
+            self.load_decisions(sorted({key, *later}))
             found = self._decided[key]
         return found
 
@@ -248,6 +254,13 @@ class RateStage:
         if load:
             self.state.load_decisions(sorted(load))
 
+    def _late_keys(self, items: Sequence[tuple[ConsumedRecord, int, Any]]) -> Iterator[ConversationKey]:
+        """The conversations `items` are late in on the current windows."""
+        for _, _, event in items:
+            key = conversation_key(event)
+            if key is not None and (state := self.state.window(key)) is not None and is_late(event, state):
+                yield key
+
     def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
         """Rows of billable_lines for (record, index in record, event) items, in order. An event whose
         rating raises has no rows and no effect on the state; it is listed in `failures`. Raises only
@@ -260,7 +273,10 @@ class RateStage:
         self._read_decisions(items)
         rater = Rater(books, directory, self.state)
         rows: list[Sequence[Any]] = []
+        rated = 0  # items taken so far (the closure reads it as the loop goes)
+        self.state.upcoming = lambda: self._late_keys(items[rated:])
         for rec, index, event in items:
+            rated += 1
             try:
                 with self.state.atomic():
                     self.faults.before_rating(event.id)
@@ -272,6 +288,7 @@ class RateStage:
                 continue
             for ln in lines:
                 rows.append(line_row(ln, rec, index, now))
+        self.state.upcoming = tuple
         self.unpriced = rater.unpriced  # read by the flush for its metrics
         self.corrections, self.past_horizon = rater.corrections, rater.past_horizon
         self.provider_prices_ignored = rater.provider_prices_ignored
