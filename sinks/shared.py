@@ -48,7 +48,9 @@ from omnimeter.sinks.store_policy import (
 log = logging.getLogger(__name__)
 
 
-def _enc(v: Any) -> Any:
+def _tagged(v: object) -> Any:
+    """A value JSON has no type for, as a one-key object (json.dumps asks only for these: strings, numbers,
+    lists and tuples are written by its C encoder)."""
     if isinstance(v, Decimal):
         return {"$d": str(v)}
     if isinstance(v, datetime):
@@ -59,39 +61,34 @@ def _enc(v: Any) -> Any:
         return {"$b": base64.b64encode(v).decode()}
     if isinstance(v, StringArray):
         return {"$sa": list(v.values)}
-    if isinstance(v, (list, tuple)):
-        return [_enc(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _enc(x) for k, x in v.items()}
-    return v
+    if isinstance(v, Sequence) and not isinstance(v, str):  # a row of another sequence type
+        return list(v)
+    raise TypeError(f"the shared store's wire format has no {type(v).__name__}")
 
 
-def _dec(v: Any) -> Any:
-    if isinstance(v, dict):
-        if len(v) == 1:
-            ((tag, x),) = v.items()
-            if tag == "$d":
-                return Decimal(x)
-            if tag == "$t":
-                return datetime.fromisoformat(x)
-            if tag == "$D":
-                return date.fromisoformat(x)
-            if tag == "$b":
-                return base64.b64decode(x)
-            if tag == "$sa" and isinstance(x, list) and all(isinstance(s, str) for s in x):
-                return StringArray(x)
-        return {k: _dec(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
+def _untagged(v: dict[str, Any]) -> Any:
+    """A one-key tagged object back as its value (json.loads calls this for every object, innermost first)."""
+    if len(v) == 1:
+        ((tag, x),) = v.items()
+        if tag == "$d":
+            return Decimal(x)
+        if tag == "$t":
+            return datetime.fromisoformat(x)
+        if tag == "$D":
+            return date.fromisoformat(x)
+        if tag == "$b":
+            return base64.b64decode(x)
+        if tag == "$sa" and isinstance(x, list) and all(isinstance(s, str) for s in x):
+            return StringArray(x)
     return v
 
 
 def dumps(doc: Any) -> bytes:
-    return json.dumps(_enc(doc), separators=(",", ":")).encode()
+    return json.dumps(doc, separators=(",", ":"), default=_tagged).encode()
 
 
 def loads(raw: bytes) -> Any:
-    return _dec(json.loads(raw))
+    return json.loads(raw, object_hook=_untagged)
 
 
 class RemoteError(Exception):
@@ -140,10 +137,8 @@ class SharedStoreClient:
         column_names: Sequence[str],
         settings: dict[str, Any] | None = None,
     ) -> None:
-        self._call(
-            "insert", {"table": table, "rows": [list(r) for r in data], "columns": list(column_names),
-                       "settings": settings or {}},
-        )  # fmt: skip
+        rows = data if isinstance(data, list) else list(data)  # rows as they are: json writes tuples as lists
+        self._call("insert", {"table": table, "rows": rows, "columns": list(column_names), "settings": settings or {}})
 
     def close(self) -> None:
         pass
