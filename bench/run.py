@@ -31,7 +31,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -188,13 +189,21 @@ def _metrics_text(settings: Settings) -> str:
 def _accounted(settings: Settings) -> float:
     """Events the worker has accounted for (stored, dropped as duplicates, dead-lettered): each flush adds
     its events after the insert, just before the ack."""
+    return sum(_outcomes(settings).values())
+
+
+def _outcomes(settings: Settings) -> dict[str, float]:
+    """The worker's accounted events by outcome (stored, duplicate, rejected)."""
+    out = dict.fromkeys(_ACCOUNTED, 0.0)
     try:
         text = _metrics_text(settings)
     except OSError:
-        return 0.0
-    return sum(
-        smp.value for fam in text_string_to_metric_families(text) for smp in fam.samples if smp.name in _ACCOUNTED
-    )
+        return out
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            if smp.name in out:
+                out[smp.name] += smp.value
+    return out
 
 
 _STAGE = ("omnimeter_stage_seconds_total", "omnimeter_stage_cpu_seconds_total")
@@ -365,7 +374,9 @@ def pipeline(
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     spy.wait(60)
+                outcomes = [_outcomes(s) for s in every]
                 done = {
+                    "outcomes": {k.split("_")[2]: sum(o[k] for o in outcomes) for k in _ACCOUNTED},
                     "records_per_s": counted / events_per_record / elapsed,
                     "events_per_s": counted / elapsed,
                     "seconds": elapsed,
@@ -526,36 +537,46 @@ def freshness(settings: Settings, rate: float, seconds: float, batch: int) -> di
 
 
 def scale_out(tmp: Path, settings_for: Any, workers: int, produced: int) -> dict[str, Any]:
-    """The batch records through one worker, then through `workers` workers of one group, all on one
-    embedded store shared by `omnimeter store serve` (README: two workers on one host)."""
-    port = free_port()
-    (tmp / "scale-store").mkdir(exist_ok=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
-        env={**os.environ, "OMNIMETER_DATA_DIR": str(tmp / "scale-store")},
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "scale-store.log").open("wb"),
-    )
-    try:
-        key_file, deadline = tmp / "scale-store" / "store_key", time.monotonic() + 60
-        while not key_file.exists() or not _listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"store serve did not start: {(tmp / 'scale-store.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        url = f"omnimeter://omnimeter:{key_file.read_text().strip()}@127.0.0.1:{port}"
-        say("scale-out: one worker on the shared store")
+    """The batch records through one worker, then through `workers` workers of one group, each run on an
+    embedded store of its own shared by `omnimeter store serve` (README: two workers on one host). Both
+    topics hold the same events: on one store the second run's would all be duplicates of the first's."""
+    say("scale-out: one worker on a shared store")
+    with _shared_store(tmp / "scale-store-one") as (url, _):
         one = pipeline(settings_for("scale1", store=url), 100, produced)
-        say(f"  {one['events_per_s']:,.0f} events/s")
-        say(f"scale-out: {workers} workers of one group on the shared store")
+    say(f"  {one['events_per_s']:,.0f} events/s")
+    say(f"scale-out: {workers} workers of one group on a shared store")
+    with _shared_store(tmp / "scale-store-many") as (url, server):
         group = [settings_for(f"scale2-w{i}", store=url, group="scale2") for i in range(workers)]
         store_cpu = _cpu_s(server.pid)
         many = pipeline(group[0], 100, produced, also=group[1:])
         many["store_process_cpu_s"] = _cpu_s(server.pid) - store_cpu
-        say(f"  {many['events_per_s']:,.0f} events/s")
+    say(f"  {many['events_per_s']:,.0f} events/s")
+    if one["outcomes"] != many["outcomes"]:  # the same events: the same outcomes, none taken for a duplicate
+        raise RuntimeError(f"scale-out: one worker's outcomes {one['outcomes']}, {workers} workers' {many['outcomes']}")
+    return {"one": one, "many": many, "workers": workers, "ratio": many["events_per_s"] / one["events_per_s"]}
+
+
+@contextmanager
+def _shared_store(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`omnimeter store serve` on a fresh embedded store: its URL and process, stopped on exit."""
+    data_dir.mkdir()
+    port, log_file = free_port(), data_dir.with_suffix(".log")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "omnimeter", "store", "serve", "--port", str(port)],
+        env={**os.environ, "OMNIMETER_DATA_DIR": str(data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=log_file.open("wb"),
+    )
+    try:
+        key_file, deadline = data_dir / "store_key", time.monotonic() + 60
+        while not key_file.exists() or not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"store serve did not start: {log_file.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield f"omnimeter://omnimeter:{key_file.read_text().strip()}@127.0.0.1:{port}", server
     finally:
         server.terminate()
         server.wait(30)
-    return {"one": one, "many": many, "workers": workers, "ratio": many["events_per_s"] / one["events_per_s"]}
 
 
 def _listening(port: int) -> bool:
