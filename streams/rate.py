@@ -19,12 +19,14 @@ other events go on.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter as CounterT
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from omnimeter.errors import Permanent, Transient
@@ -114,10 +116,13 @@ class StoredRatingState:
             # The agent goes on updating windows while a flush rates, so conversations turn late after
             # `_read_decisions` looked: one query for this one and every other the flush will ask for by
             # now (a floor read earlier is at most earlier: a superset of the decisions, never fewer).
-            later = (k for k in self.upcoming() if k not in self._decided and k not in self._fresh)
-            self.load_decisions(sorted({key, *later}))
+            self.load_decisions(sorted({key, *self.upcoming()}))
             found = self._decided[key]
         return found
+
+    def known(self, key: ConversationKey) -> bool:
+        """Whether this flush needs no read for `key`'s decisions (read before, or fresh)."""
+        return key in self._decided or key in self._fresh
 
     def fresh(self, keys: Iterable[ConversationKey]) -> None:
         """For this flush: conversations whose messages timed after the flush's late ones all came in this
@@ -230,17 +235,14 @@ class RateStage:
         d = self.reference.directory
         return (lambda _tenant: True) if d is None else d.tenants_by_id().__contains__
 
-    def _read_decisions(self, items: Sequence[tuple[ConsumedRecord, int, Any]]) -> None:
+    def _read_decisions(self, conversations: Sequence[tuple[int, ConversationKey, UsageEvent]]) -> None:
         """Read, in one query, the stored decisions of the conversations of this flush's late WhatsApp
         messages. A message is late for decisions stored before only if a business message of its
         conversation timed at or after it came in an earlier batch: a time of this batch's own messages
         does not count (an exact time collision with one of them is taken as this batch's)."""
         batch_times: dict[ConversationKey, set[datetime]] = {}
         late: list[tuple[ConversationKey, datetime, WindowState]] = []
-        for _, _, event in items:
-            key = conversation_key(event)
-            if key is None:
-                continue
+        for _, key, event in conversations:
             if event.type in ("message.sent", "message.delivered"):
                 batch_times.setdefault(key, set()).add(event.time)
             state = self.state.window(key)
@@ -254,11 +256,14 @@ class RateStage:
         if load:
             self.state.load_decisions(sorted(load))
 
-    def _late_keys(self, items: Sequence[tuple[ConsumedRecord, int, Any]]) -> Iterator[ConversationKey]:
-        """The conversations `items` are late in on the current windows."""
-        for _, _, event in items:
-            key = conversation_key(event)
-            if key is not None and (state := self.state.window(key)) is not None and is_late(event, state):
+    def _late_keys(
+        self, conversations: Sequence[tuple[int, ConversationKey, UsageEvent]], rated: int
+    ) -> Iterator[ConversationKey]:
+        """The conversations the flush's events after the first `rated` are late in on the current windows
+        (not those whose decisions are already read)."""
+        state = self.state
+        for _, key, event in conversations[bisect_right(conversations, rated, key=itemgetter(0)) :]:
+            if not state.known(key) and (window := state.window(key)) is not None and is_late(event, window):
                 yield key
 
     def rate(self, items: Sequence[tuple[ConsumedRecord, int, Any]], now: datetime) -> list[Sequence[Any]]:
@@ -270,11 +275,13 @@ class RateStage:
         if books is None or directory is None:
             return []
         self.state.trim()
-        self._read_decisions(items)
+        # the flush's WhatsApp events, each with its place (1-based) in `items` and its conversation
+        conversations = [(n, k, e) for n, (_, _, e) in enumerate(items, 1) if (k := conversation_key(e)) is not None]
+        self._read_decisions(conversations)
         rater = Rater(books, directory, self.state)
         rows: list[Sequence[Any]] = []
         rated = 0  # items taken so far (the closure reads it as the loop goes)
-        self.state.upcoming = lambda: self._late_keys(items[rated:])
+        self.state.upcoming = lambda: self._late_keys(conversations, rated)
         for rec, index, event in items:
             rated += 1
             try:
