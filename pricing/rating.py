@@ -139,7 +139,7 @@ class RatingState(Protocol):
     def add_used(self, tenant: str, cycle: date, meter: str, quantity: Decimal, platform: bool = False) -> None: ...
     def seat_counted(self, tenant: str, cycle: date, meter: str, user: str) -> bool: ...
     def count_seat(self, tenant: str, cycle: date, meter: str, user: str) -> None: ...
-    def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]: ...
+    def decisions(self, key: ConversationKey, since: datetime) -> dict[DecisionRoot, BillableLine]: ...
     def set_decision(self, key: ConversationKey, root: DecisionRoot, line: BillableLine) -> None: ...
 
 
@@ -150,8 +150,8 @@ class MemoryState:
         self.seats: set[tuple[str, date, str, str]] = set()
         self.decided: dict[ConversationKey, dict[DecisionRoot, BillableLine]] = {}
 
-    def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]:
-        return self.decided.get(key, {})
+    def decisions(self, key: ConversationKey, since: datetime) -> dict[DecisionRoot, BillableLine]:
+        return self.decided.get(key, {})  # every decision is here: `since` only bounds a store's read
 
     def set_decision(self, key: ConversationKey, root: DecisionRoot, line: BillableLine) -> None:
         self.decided.setdefault(key, {})[root] = line
@@ -325,7 +325,9 @@ class Rater:
             self.past_horizon += 1
         out: list[BillableLine] = []
         why = f"late {event.type} {event.source}/{event.id}"
-        for root, cur in sorted(self.state.decisions(key).items()):
+        # `floor` is from the state this rating read: the store's read must reach back that far, even when
+        # the agent has moved the conversation's floor on since
+        for root, cur in sorted(self.state.decisions(key, floor).items()):
             if cur.event_time < t or cur.event_time < floor:
                 continue  # not affected, or past the horizon: the decision stands
             reasons = self._decide_again(cur, state, tenant)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter as CounterT
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -108,7 +108,8 @@ class StoredRatingState:
         finally:
             self._undo = None
 
-    def decisions(self, key: ConversationKey) -> dict[DecisionRoot, BillableLine]:
+    def decisions(self, key: ConversationKey, since: datetime) -> dict[DecisionRoot, BillableLine]:
+        """The decisions in effect of `key`'s messages, stored ones back to `since` at least."""
         found = self._decided.get(key)
         if found is None:
             if key in self._fresh:  # nothing decided before this flush can change: this flush's decisions
@@ -116,7 +117,7 @@ class StoredRatingState:
             # The agent goes on updating windows while a flush rates, so conversations turn late after
             # `_read_decisions` looked: one query for this one and every other the flush will ask for by
             # now (a floor read earlier is at most earlier: a superset of the decisions, never fewer).
-            self.load_decisions(sorted({key, *self.upcoming()}))
+            self.load_decisions(sorted({key, *self.upcoming()}), {key: since})
             found = self._decided[key]
         return found
 
@@ -138,13 +139,20 @@ class StoredRatingState:
         if self._undo is not None:
             self._undo.append(lambda: target.pop(root) if before is None else target.__setitem__(root, before))
 
-    def load_decisions(self, keys: Sequence[ConversationKey]) -> None:
-        """Read the decisions of conversations not cached, back to each one's window horizon (one query)."""
+    def load_decisions(
+        self, keys: Sequence[ConversationKey], since: Mapping[ConversationKey, datetime] | None = None
+    ) -> None:
+        """Read the decisions of conversations not cached, back to each one's window horizon, or to
+        `since[key]` when that is earlier (the floor of a state read before the agent changed it), in one
+        query. Floors only move later as a state grows: a decision before the earliest is never asked for."""
         floors: dict[ConversationKey, datetime] = {}
         for key in keys:
             if key not in self._decided:
                 state = self.windows(key)
                 floor = state.decidable_from() if state is not None else None
+                asked = (since or {}).get(key)
+                if asked is not None:
+                    floor = asked if floor is None else min(floor, asked)
                 if floor is None:
                     self._decided[key] = self._unstored.pop(key, {})
                 else:

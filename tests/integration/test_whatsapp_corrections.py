@@ -159,3 +159,55 @@ def test_conversations_turning_late_while_a_flush_rates_are_read_in_one_query(st
     assert [(ln.conversation, ln.amount_platform) for ln in lines if ln.corrects_line_id] == [
         ("+5", Decimal("-0.025")), ("+5", Decimal(0)),
     ]  # fmt: skip
+
+
+class _Agent:
+    """The agent observing records while a flush rates: `before` just before rating event `at_id`, `after`
+    right after that event's rating first read the conversation's window (the faults hook and the
+    window read stand in for the agent's thread)."""
+
+    def __init__(self, windows: dict[tuple[str, str, str], WindowState], at_id: str) -> None:
+        self.windows, self.at_id = windows, at_id
+        self.before: list[UsageEvent] = []
+        self.after: list[UsageEvent] = []
+        self.armed = False
+
+    def observe(self, events: list[UsageEvent]) -> None:
+        for e in events:
+            step = window_step(e, self.windows.get)
+            if step is not None:
+                self.windows[step[0]] = step[1]
+
+    def before_rating(self, event_id: str) -> None:
+        if event_id == self.at_id:
+            self.observe(self.before)
+            self.armed = True
+
+    def read(self, key: tuple[str, str, str]) -> WindowState | None:
+        state = self.windows.get(key)
+        if self.armed:
+            self.armed = False
+            self.observe(self.after)
+        return state
+
+    def __getattr__(self, name: str) -> Any:  # the other fault hooks: none
+        return lambda *a, **k: None
+
+
+def test_decisions_are_read_back_to_the_floor_of_the_state_rating_read(store: ClickHouseStore) -> None:
+    """Found by a red-team session: the agent moved a conversation's floor on between the rater's read of
+    its window and the decisions' read, which then started at the later floor and missed a stored
+    decision that the rater's state can still change."""
+    counting = CountingStore(store)
+    windows: dict[tuple[str, str, str], WindowState] = {}
+    w = Worker(counting, windows)
+    (stored,) = [ln for ln in w.flush([template(1, "+6", AT + 100 * H)]) if ln.meter.startswith("whatsapp.template.")]
+    assert stored.amount_platform == Decimal("0.025")  # charged: no window open
+    answer = template(3, "+6", AT + 95 * H)  # the business answers an ad 1 h after it: a free-entry-point window
+    agent = _Agent(windows, answer.id)
+    agent.before = [ad(2, "+6", AT + 94 * H)]  # arrives just before the answer is rated
+    agent.after = [event("direct", "message.received", chat("+6"), 4, AT + 200 * H)]  # the floor moves to +128 h
+    w.stage = RateStage(Reference(BOOKS, DIRECTORY), counting, agent.read, faults=agent)  # type: ignore[arg-type]
+    lines = w.flush([event("direct", "message.received", chat("+7"), 5, AT), answer])
+    corrected = [(ln.event_id, ln.amount_platform, ln.free_reason) for ln in lines if ln.corrects_line_id]
+    assert corrected == [("e1", Decimal("-0.025"), ""), ("e1", Decimal(0), "free_entry_point")]
