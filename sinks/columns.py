@@ -141,9 +141,14 @@ def _int_between(lo: int, hi: int) -> Check:
     return check
 
 
+def _decimal_bounds(precision: int, scale: int) -> tuple[Decimal, Decimal]:
+    """The exclusive limit of |x| and the quantum of Decimal(precision, scale), exact (10 ** 50 computed
+    in the default context would round to 28 digits)."""
+    return Decimal(f"1E{precision - scale}"), Decimal(1).scaleb(-scale)
+
+
 def _decimal(precision: int, scale: int) -> Check:
-    limit = Decimal(f"1E{precision - scale}")  # exact (10 ** 50 would round to 28 digits)
-    quantum = Decimal(1).scaleb(-scale)
+    limit, quantum = _decimal_bounds(precision, scale)
 
     def check(v: Any) -> str | None:
         if not isinstance(v, Decimal | int) or isinstance(v, bool):
@@ -219,7 +224,7 @@ def _zoned(values: Sequence[datetime]) -> bool:
 
 def _each_once(values: Sequence[Any], check: Check) -> bool:
     try:
-        distinct: Sequence[Any] | set[Any] = set(values)
+        distinct = set(values)
     except TypeError:  # unhashable values: the row check names them
         return False
     return all(check(v) is None for v in distinct)
@@ -260,8 +265,7 @@ _JOIN_CHUNK = 1024  # strings joined at once (a bound on the copy: values are at
 
 
 def _decimals_fit(precision: int, scale: int) -> Fits:
-    limit = Decimal(f"1E{precision - scale}")  # exact (10 ** 50 would round to 28 digits)
-    quantum = Decimal(1).scaleb(-scale)
+    limit, quantum = _decimal_bounds(precision, scale)
 
     def fits(values: Sequence[Any]) -> bool:
         kinds = set(map(type, values))

@@ -61,7 +61,7 @@ def _tagged(v: object) -> Any:
         return {"$b": base64.b64encode(v).decode()}
     if isinstance(v, StringArray):
         return {"$sa": list(v.values)}
-    if isinstance(v, Sequence) and not isinstance(v, str):  # a row of another sequence type
+    if isinstance(v, Sequence) and not isinstance(v, str | bytearray | memoryview):  # a row of another sequence type
         return list(v)
     raise TypeError(f"the shared store's wire format has no {type(v).__name__}")
 

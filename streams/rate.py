@@ -290,20 +290,22 @@ class RateStage:
         rows: list[Sequence[Any]] = []
         rated = 0  # items taken so far (the closure reads it as the loop goes)
         self.state.upcoming = lambda: self._late_keys(conversations, rated)
-        for rec, index, event in items:
-            rated += 1
-            try:
-                with self.state.atomic():
-                    self.faults.before_rating(event.id)
-                    lines = rater.rate(event)
-            except INFRASTRUCTURE:
-                raise
-            except Exception as e:  # this event's fault (or a rule's bug): dead-lettered, the batch goes on
-                self.failures.append(RatingFailure(rec, index, event, e))
-                continue
-            for ln in lines:
-                rows.append(line_row(ln, rec, index, now))
-        self.state.upcoming = tuple
+        try:
+            for rec, index, event in items:
+                rated += 1
+                try:
+                    with self.state.atomic():
+                        self.faults.before_rating(event.id)
+                        lines = rater.rate(event)
+                except INFRASTRUCTURE:
+                    raise
+                except Exception as e:  # this event's fault (or a rule's bug): dead-lettered, the batch goes on
+                    self.failures.append(RatingFailure(rec, index, event, e))
+                    continue
+                for ln in lines:
+                    rows.append(line_row(ln, rec, index, now))
+        finally:
+            self.state.upcoming = tuple  # the flush's items are not held past it
         self.unpriced = rater.unpriced  # read by the flush for its metrics
         self.corrections, self.past_horizon = rater.corrections, rater.past_horizon
         self.provider_prices_ignored = rater.provider_prices_ignored

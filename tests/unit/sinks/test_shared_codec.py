@@ -39,3 +39,8 @@ def test_rows_of_any_sequence_and_every_decimal_cross_the_wire() -> None:
 def test_a_value_the_wire_has_no_type_for_is_refused_by_name() -> None:
     with pytest.raises(TypeError, match="no UUID"):
         dumps({"rows": [(uuid.uuid4(),)]})
+
+
+def test_bytes_like_values_are_refused_not_sent_as_lists_of_numbers() -> None:
+    with pytest.raises(TypeError, match="no bytearray"):
+        dumps({"rows": [(bytearray(b"x"),)]})
